@@ -1,0 +1,155 @@
+"""The headless command line: the same pipeline and analyses as the app, for
+scripts and servers. Commands that need Qt (the GUI, figure export) are handed
+in by ``main.py`` so that ``core`` never imports the GUI."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from core.encoder import DEFAULT_MODEL
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class TerminalProgress:
+    """A one-line progress bar on stderr, redrawn at most 10 times a second."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.started = time.monotonic()
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        if total > 0:
+            width = 30
+            filled = int(width * done / total)
+            bar = "█" * filled + "·" * (width - filled)
+            line = f"\r[{bar}] {message}"
+        else:
+            line = f"\r{message}"
+        self.stream.write(line[:160].ljust(100))
+        self.stream.flush()
+
+    def finish(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="embedding-explorer",
+        description="Explore text embeddings: maps, neighbours, hubness and anisotropy. "
+        "Without a command, the desktop app starts.",
+    )
+    parser.add_argument("--workspace", help="workspace file to open (GUI)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="embedding model name or folder (default: bundled %(default)s)")
+    parser.add_argument("--smoke-test", action="store_true", help="start the GUI offscreen on the demo workspace, wait until idle, exit 0")
+    parser.add_argument("--no-demo", action="store_true", help="do not import the demo corpus into an empty workspace")
+    sub = parser.add_subparsers(dest="command")
+
+    ingest = sub.add_parser("ingest", help="import files/folders into a workspace and embed them")
+    ingest.add_argument("paths", nargs="+")
+    ingest.add_argument("--workspace", required=True)
+    ingest.add_argument("--model", default=DEFAULT_MODEL)
+    ingest.add_argument("--collection", help="name of the new collection (default: file or folder name)")
+    ingest.add_argument("--text-column", help="column/field holding the text (default: auto-detected)")
+    ingest.add_argument("--txt-mode", choices=("lines", "file"), default="lines", help=".txt: one document per line or per file")
+    ingest.add_argument("--no-embed", action="store_true", help="only import, embed later")
+
+    analyze = sub.add_parser("analyze", help="hubness, anisotropy and intrinsic dimension as JSON")
+    analyze.add_argument("--workspace", required=True)
+    analyze.add_argument("--collection", help="collection name (default: all)")
+    analyze.add_argument("--model", default=None, help="embedding model (default: the first with vectors)")
+    analyze.add_argument("-k", type=int, default=10)
+    analyze.add_argument("--json", action="store_true", help="print JSON (the default output)")
+
+    neighbors = sub.add_parser("neighbors", help="nearest documents to a query text")
+    neighbors.add_argument("--workspace", required=True)
+    neighbors.add_argument("--collection")
+    neighbors.add_argument("--model", default=None)
+    neighbors.add_argument("--query", required=True)
+    neighbors.add_argument("-k", type=int, default=10)
+    neighbors.add_argument("--json", action="store_true")
+
+    export = sub.add_parser("export-plot", help="render the map of a collection to PNG, SVG or PDF")
+    export.add_argument("--workspace", required=True)
+    export.add_argument("--collection")
+    export.add_argument("--model", default=None)
+    export.add_argument("--out", required=True, help="output file: .png, .svg or .pdf")
+    export.add_argument("--color-by", default="collection")
+    export.add_argument("--width", type=int, default=1600)
+    export.add_argument("--dpi", type=int, default=300)
+    export.add_argument("--title")
+    return parser
+
+
+def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> int:
+    """Parse ``argv`` and run the command; returns the exit code."""
+    args = build_parser().parse_args(list(argv))
+    handlers: dict[str, Handler] = {"ingest": cmd_ingest, "analyze": cmd_analyze, "neighbors": cmd_neighbors}
+    handlers.update(qt_handlers or {})
+    command = args.command or "gui"
+    if command not in handlers:
+        print(f"'{command}' needs the desktop components, which are not available here.", file=sys.stderr)
+        return 2
+    from core.store import WorkspaceError
+    from core.encoder import EncoderError
+
+    try:
+        return handlers[command](args)
+    except (WorkspaceError, EncoderError, LookupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from core.encoder import load_encoder
+    from core.ingest import IngestOptions
+    from core.pipeline import embed_pending, import_paths
+    from core.progress import Progress
+    from core.store import Store
+
+    bar = TerminalProgress()
+    store = Store.open(args.workspace)
+    try:
+        options = IngestOptions(txt_mode=args.txt_mode, text_column=args.text_column)
+        outcome = import_paths(store, args.paths, options, Progress(bar), args.collection)
+        bar.finish()
+        for issue in outcome.report.issues:
+            where = f" line {issue.line}" if issue.line else ""
+            print(f"{issue.severity}: {issue.path}{where}: {issue.message}", file=sys.stderr)
+        print(outcome.report.summary())
+        if outcome.reused_ids:
+            print(f"{len(outcome.reused_ids)} item(s) were already in the workspace; reused.")
+        if not outcome.all_ids:
+            return 1
+        if not args.no_embed:
+            result = embed_pending(store, load_encoder(args.model), outcome.all_ids, Progress(bar))
+            bar.finish()
+            print(f"Embedded {result.embedded:,} texts in {result.seconds:.1f} s ({result.rate:.1f}/s); "
+                  f"{result.truncated:,} truncated at the model's length limit.")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from core.headless import analyze_workspace
+
+    print(json.dumps(analyze_workspace(args.workspace, args.collection, args.model, args.k), indent=2))
+    return 0
+
+
+def cmd_neighbors(args: argparse.Namespace) -> int:
+    from core.headless import neighbours_of_query
+
+    hits = neighbours_of_query(args.workspace, args.query, args.collection, args.model, args.k)
+    if args.json:
+        print(json.dumps(hits, indent=2, ensure_ascii=False))
+    else:
+        for hit in hits:
+            print(f"{hit['rank']:>3}  {hit['similarity']:.3f}  [{hit['collection']}]  {hit['text'][:120]}")
+    return 0

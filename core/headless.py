@@ -1,0 +1,100 @@
+"""Headless access to a workspace: the rows of a collection, the geometry report,
+and a semantic query — what the CLI prints and scripts call."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.knn_cache import KnnCache
+from core.plugin_api import AnalysisData
+from core.progress import null_progress
+from core.store import Store, data_key
+
+
+@dataclass(frozen=True)
+class WorkspaceView:
+    """The embedded rows of some collections under one model."""
+
+    store: Store
+    data: AnalysisData
+    key: str
+    collection_names: list[str]
+    model_name: str
+    labels: dict[str, np.ndarray]
+
+
+def load_view(workspace: str, collection: str | None = None, model: str | None = None) -> WorkspaceView:
+    """Open ``workspace`` and load the vectors of ``collection`` (all when None) under ``model``.
+
+    ``model`` defaults to the first model that has vectors for the collections.
+    Raises LookupError naming what exists when a name is unknown.
+    """
+    store = Store.open(workspace)
+    collections = store.collections()
+    if collection is not None:
+        collections = [c for c in collections if c.name == collection]
+        if not collections:
+            names = ", ".join(c.name for c in store.collections()) or "none"
+            store.close()
+            raise LookupError(f"no collection named {collection!r} (collections: {names})")
+    ids = [c.id for c in collections]
+    sets = [s for s in store.embedding_sets() if s.collection_id in ids and s.n_embedded > 0]
+    if model is not None:
+        sets = [s for s in sets if s.model_name == model]
+    if not sets:
+        store.close()
+        raise LookupError("nothing is embedded there yet" + (f" with model {model!r}" if model else ""))
+    model_id, model_name = sets[0].model_id, sets[0].model_name
+    doc_ids, cols, vectors = store.load_vectors(ids, model_id)
+    data = AnalysisData(vectors=vectors, doc_ids=doc_ids, collection_ids=cols)
+    return WorkspaceView(store, data, data_key(model_id, doc_ids), [c.name for c in collections], model_name, store.labels(doc_ids))
+
+
+def with_graph(view: WorkspaceView, k: int) -> AnalysisData:
+    """The view's data with the shared kNN graph (cached in the workspace)."""
+    graph = KnnCache(view.store).get(view.key, view.data.vectors, k)
+    return AnalysisData(view.data.vectors, view.data.doc_ids, view.data.collection_ids, knn=graph)
+
+
+def analyze_workspace(workspace: str, collection: str | None, model: str | None, k: int = 10) -> dict[str, Any]:
+    """Every hubness, anisotropy and intrinsic-dimension measure as one JSON-able dict."""
+    from plugins.anisotropy.analysis import AnisotropyParams
+    from plugins.anisotropy.analysis import compute as anisotropy
+    from plugins.hubness.analysis import HubnessParams
+    from plugins.hubness.analysis import compute as hubness
+
+    view = load_view(workspace, collection, model)
+    try:
+        params = HubnessParams(k=k)
+        data = with_graph(view, params.graph_k)
+        hub = hubness(data, params, null_progress())
+        out: dict[str, Any] = {"n": data.n, "dim": int(data.vectors.shape[1]), "model": view.model_name}
+        out["hubness"] = {**hub.measures.as_dict(), "reduced": {m: v.as_dict() for m, v in hub.method_measures.items()}}
+        out.update(anisotropy(data, AnisotropyParams(), null_progress()).as_dict())
+        return out
+    finally:
+        view.store.close()
+
+
+def neighbours_of_query(
+    workspace: str, query: str, collection: str | None = None, model: str | None = None, k: int = 10
+) -> list[dict[str, Any]]:
+    """The ``k`` documents nearest to ``query``, encoded with the set's own model."""
+    from core.encoder import load_encoder
+    from core.knn import query_knn
+
+    view = load_view(workspace, collection, model)
+    try:
+        vector = load_encoder(view.model_name).encode([query])
+        rows, distances = query_knn(view.data.vectors, vector, min(k, view.data.n))
+        doc_ids = view.data.doc_ids[rows[0]]
+        table = view.store.document_table(doc_ids)
+        return [
+            {"rank": r + 1, "similarity": float(1.0 - distances[0][r]), "id": int(doc_ids[r]),
+             "collection": table["collection"][r], "text": table["text"][r]}
+            for r in range(len(doc_ids))
+        ]
+    finally:
+        view.store.close()

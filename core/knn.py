@@ -1,0 +1,338 @@
+"""The shared k-nearest-neighbour graph: exact (blocked torch) and approximate (NN-descent).
+
+One graph per (embedding set, k, metric) serves the map, the neighbours, hubness and
+projection trust. Rows never see themselves; ties are broken by the lower row index.
+
+Exactness. Candidates are selected on fast float32 matrix products, then their
+distances are recomputed "canonically" in float64 from the float32 rows, so the
+same pair always gets the same float32 distance whatever the block size, and
+identical rows get exactly equal distances (exact duplicates are merged first and
+expanded afterwards). A row whose selection boundary lies within the float32
+error bound of its k-th candidate falls back to all columns within that bound, so
+no neighbour is lost to rounding.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.plugin_api import KnnGraph
+from core.progress import Progress
+
+METRICS = ("cosine", "euclidean")
+EXACT_MAX_ROWS = 200_000
+_MAX_BLOCK_BYTES = 256 * 2**20  # one block's float32 score matrix
+_PAIR_CHUNK = 8192
+_EPS32 = float(np.finfo(np.float32).eps)
+
+
+@dataclass(frozen=True)
+class _Space:
+    """Rows prepared for one metric: ``fast`` feeds the float32 products,
+    ``exact`` the canonical float64 distances."""
+
+    metric: str
+    fast: np.ndarray  # (n, d) float32: unit rows (cosine) or centred rows (euclidean)
+    exact: np.ndarray  # (n, d) float32: unit rows (cosine) or raw rows (euclidean)
+    zero: np.ndarray  # (n,) bool: zero rows (cosine distance 1 to everything)
+    centre: np.ndarray  # (d,) float64 subtracted from euclidean rows in ``fast``
+
+    def queries(self, q: np.ndarray) -> "_Space":
+        """Queries prepared the same way (same centre)."""
+        return _prepare(q, self.metric, self.centre)
+
+
+def _prepare(vectors: np.ndarray, metric: str, centre: np.ndarray | None = None) -> _Space:
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
+    x = np.asarray(vectors)
+    if x.ndim != 2:
+        raise ValueError(f"expected a 2-D array, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("vectors contain NaN or infinite values")
+    x64 = x.astype(np.float64)
+    if metric == "cosine":
+        norms = np.linalg.norm(x64, axis=1)
+        zero = norms == 0
+        unit = np.ascontiguousarray((x64 / np.where(zero, 1.0, norms)[:, None]).astype(np.float32))
+        return _Space(metric, unit, unit, zero, np.zeros(x.shape[1]))
+    if centre is None:
+        centre = x64.mean(axis=0) if len(x64) else np.zeros(x.shape[1])
+    fast = np.ascontiguousarray((x64 - centre).astype(np.float32))
+    raw = np.ascontiguousarray(x.astype(np.float32))
+    return _Space(metric, fast, raw, np.zeros(len(x), dtype=bool), centre)
+
+
+def _canonical(q: _Space, rows: np.ndarray, db: _Space, cand: np.ndarray) -> np.ndarray:
+    """Float32 distances of query ``rows[i]`` to database rows ``cand[i, j]``.
+
+    Cosine: ½‖u − v‖² of the unit rows (= 1 − cos, without cancellation near 0);
+    euclidean: ‖x − y‖. Summed in float64 per pair, so independent of batching.
+    """
+    pair_row = np.repeat(rows, cand.shape[1])
+    pair_col = cand.ravel()
+    out = np.empty(pair_col.size, dtype=np.float64)
+    for start in range(0, out.size, _PAIR_CHUNK):
+        chunk = slice(start, start + _PAIR_CHUNK)
+        diff = q.exact[pair_row[chunk]].astype(np.float64) - db.exact[pair_col[chunk]]
+        out[chunk] = np.einsum("ij,ij->i", diff, diff)
+    out = out.reshape(cand.shape)
+    if db.metric == "cosine":
+        out *= 0.5
+        out[q.zero[rows][:, None] | db.zero[cand]] = 1.0
+    else:
+        np.sqrt(out, out=out)
+    return out.astype(np.float32)
+
+
+def _first_k(idx: np.ndarray, dist: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k smallest (distance, index) pairs of each row, in that order."""
+    order = np.lexsort((idx, dist), axis=-1)[..., :k]
+    return np.take_along_axis(idx, order, -1), np.take_along_axis(dist, order, -1)
+
+
+def _tolerance(q: _Space, rows: np.ndarray, db: _Space) -> np.ndarray:
+    """Per-query bound on |float32 score − canonical distance| (×2, with margin)."""
+    d = db.fast.shape[1]
+    if db.metric == "cosine":
+        return np.full(rows.size, 8.0 * (d + 4) * _EPS32)
+    big = float(np.max(np.linalg.norm(db.fast, axis=1))) if len(db.fast) else 0.0
+    qn = np.linalg.norm(q.fast[rows], axis=1)
+    return 8.0 * (d + 4) * _EPS32 * (big * big + 2.0 * qn * big + qn * qn)
+
+
+def _blocked_knn(
+    q: _Space,
+    db: _Space,
+    k: int,
+    exclude: np.ndarray | None,
+    block_size: int,
+    progress: Progress | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest database rows of every query row; ``exclude[i]`` (≥ 0) is skipped."""
+    import torch
+
+    n_q, n_db = len(q.fast), len(db.fast)
+    available = n_db - (0 if exclude is None else 1)
+    if not 1 <= k <= available:
+        raise ValueError(f"k={k} must be between 1 and {available}")
+    wide = min(available, k + max(8, k // 2))  # selected columns before exact re-ranking
+    dbt = torch.from_numpy(db.fast)
+    sq = (dbt * dbt).sum(dim=1) if db.metric == "euclidean" else None
+    qsq = (q.fast.astype(np.float64) ** 2).sum(axis=1) if db.metric == "euclidean" else None
+    step = max(1, min(int(block_size), _MAX_BLOCK_BYTES // (4 * max(n_db, 1))))
+    out_idx = np.empty((n_q, k), dtype=np.int64)
+    out_dist = np.empty((n_q, k), dtype=np.float32)
+    for start in range(0, n_q, step):
+        rows = np.arange(start, min(start + step, n_q))
+        scores = torch.mm(torch.from_numpy(q.fast[rows]), dbt.T)
+        if sq is None:
+            scores.neg_()  # distance − 1
+        else:
+            scores.mul_(-2.0).add_(sq)  # squared distance − ‖q‖²
+        if exclude is not None:
+            own = exclude[rows]
+            hit = np.flatnonzero(own >= 0)
+            scores[torch.from_numpy(hit), torch.from_numpy(own[hit])] = float("inf")
+        vals, cand = torch.topk(scores, wide, dim=1, largest=False, sorted=True)
+        vals, cand = vals.numpy().astype(np.float64), cand.numpy()
+        tol = _tolerance(q, rows, db)
+        if sq is not None:  # compare squared distances on the distance scale of the bound
+            vals = vals + qsq[rows][:, None]
+        idx, dist = _first_k(cand, _canonical(q, rows, db, cand), k)
+        out_idx[rows], out_dist[rows] = idx, dist
+        if wide < available:
+            for r in np.flatnonzero(vals[:, wide - 1] - vals[:, k - 1] <= tol):
+                limit = vals[r, k - 1] + tol[r] - (0.0 if sq is None else qsq[rows[r]])
+                near = torch.nonzero(scores[r] <= limit).squeeze(1).numpy()
+                near_idx, near_dist = _first_k(near, _canonical(q, rows[r : r + 1], db, near[None, :])[0], k)
+                out_idx[rows[r]], out_dist[rows[r]] = near_idx, near_dist
+        if progress is not None:
+            progress(int(rows[-1]) + 1, n_q, "nearest neighbours")
+    return out_idx, out_dist
+
+
+def _unique_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(first, inverse)``: first row of each distinct row, ordered by that row number,
+    and the group number of every row."""
+    contiguous = np.ascontiguousarray(x)
+    keys = contiguous.view(np.dtype((np.void, contiguous.dtype.itemsize * contiguous.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return first[order], rank[inverse.ravel()]
+
+
+def _expand(
+    inverse: np.ndarray, g_idx: np.ndarray, g_dist: np.ndarray, own_dist: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours of every row from neighbours of the distinct rows.
+
+    For a group, the candidates are the first k members of each neighbour group
+    plus its own first k + 1 members (at ``own_dist``); its k + 1 best cover every
+    member's k best once the member itself is removed.
+    """
+    n, m = inverse.size, own_dist.size
+    members = np.argsort(inverse, kind="stable")  # rows grouped, ascending within a group
+    counts = np.bincount(inverse, minlength=m)
+    starts = np.cumsum(counts) - counts
+    # ragged lists: (group, neighbour group, distance) repeated min(count, cap) times
+    src_group = np.concatenate((np.repeat(np.arange(m), g_idx.shape[1]), np.arange(m)))
+    nbr_group = np.concatenate((g_idx.ravel(), np.arange(m)))
+    nbr_dist = np.concatenate((g_dist.ravel(), own_dist))
+    cap = np.minimum(counts[nbr_group], np.where(src_group == nbr_group, k + 1, k))
+    entry = np.repeat(np.arange(cap.size), cap)
+    offset = np.arange(entry.size) - np.repeat(np.cumsum(cap) - cap, cap)
+    cand = members[starts[nbr_group[entry]] + offset]
+    dist = nbr_dist[entry]
+    group = src_group[entry]
+    order = np.lexsort((cand, dist, group))
+    group, cand, dist = group[order], cand[order], dist[order]
+    per_group = np.bincount(group, minlength=m)
+    rank = np.arange(group.size) - (np.cumsum(per_group) - per_group)[group]
+    keep = rank <= k
+    best_idx = np.full((m, k + 1), -1, dtype=np.int64)
+    best_dist = np.full((m, k + 1), np.inf, dtype=np.float32)
+    best_idx[group[keep], rank[keep]] = cand[keep]
+    best_dist[group[keep], rank[keep]] = dist[keep]
+    row_idx, row_dist = best_idx[inverse], best_dist[inverse]
+    drop_self = np.argsort(row_idx == np.arange(n)[:, None], axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(row_idx, drop_self, 1), np.take_along_axis(row_dist, drop_self, 1)
+
+
+def exact_knn(
+    vectors: np.ndarray,
+    k: int,
+    metric: str = "cosine",
+    block_size: int = 2048,
+    progress: Progress | None = None,
+) -> KnnGraph:
+    """Exact kNN graph by blocked matrix products (torch ``mm`` + ``topk``).
+
+    Memory stays O(block_size × n): blocks are further capped so one block's
+    score matrix stays under 256 MiB. Cosine distance is 1 − cos (zero rows are
+    at distance 1 from everything); euclidean is the L2 distance. A row is never
+    its own neighbour, even when an identical row exists elsewhere (that one is
+    at distance 0). Results do not depend on ``block_size``.
+
+    Returns
+    -------
+    KnnGraph
+        int64 indices and float32 distances, ascending, ties by lower row index.
+    """
+    space = _prepare(vectors, metric)
+    n = len(space.fast)
+    if not 1 <= k <= n - 1:
+        raise ValueError(f"k={k} must be between 1 and n - 1 = {n - 1}")
+    first, inverse = _unique_rows(space.exact)
+    if first.size == n:
+        idx, dist = _blocked_knn(space, space, k, np.arange(n), block_size, progress)
+        return KnnGraph(idx, dist, metric)
+    distinct = _take(space, first)
+    m = first.size
+    if m > 1:
+        g_idx, g_dist = _blocked_knn(distinct, distinct, min(k, m - 1), np.arange(m), block_size, progress)
+    else:
+        g_idx, g_dist = np.empty((1, 0), np.int64), np.empty((1, 0), np.float32)
+    own = np.where(distinct.zero, 1.0, 0.0).astype(np.float32)
+    idx, dist = _expand(inverse, g_idx, g_dist, own, k)
+    return KnnGraph(idx, dist, metric)
+
+
+def _take(space: _Space, rows: np.ndarray) -> _Space:
+    return _Space(space.metric, space.fast[rows], space.exact[rows], space.zero[rows], space.centre)
+
+
+def query_knn(
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    k: int,
+    metric: str = "cosine",
+    exclude: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest rows of ``vectors`` for each query vector.
+
+    ``exclude[i]`` is a row never returned for query i (its own row; −1 for none).
+    Returns ``(indices, distances)``, both (q, k): int64 rows and float32
+    distances (1 − cos for cosine), ascending, ties by lower row index.
+    """
+    db = _prepare(vectors, metric)
+    q = db.queries(np.atleast_2d(queries))
+    skip = None if exclude is None else np.asarray(exclude, dtype=np.int64).reshape(len(q.fast))
+    return _blocked_knn(q, db, k, skip, 2048, None)
+
+
+def approximate_knn(
+    vectors: np.ndarray,
+    k: int,
+    metric: str = "cosine",
+    random_state: int = 0,
+    progress: Progress | None = None,
+) -> KnnGraph:
+    """Approximate kNN graph by NN-descent (Dong et al., WWW 2011; ``pynndescent``).
+
+    Self is removed by index (not by distance), rows are then sorted by
+    (distance, index). Check quality with :func:`estimate_recall`.
+    """
+    from pynndescent import NNDescent
+
+    x = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
+    n = x.shape[0]
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
+    if not 1 <= k <= n - 1:
+        raise ValueError(f"k={k} must be between 1 and n - 1 = {n - 1}")
+    if progress is not None:
+        progress(0, 1, "approximate nearest neighbours")
+    index = NNDescent(x, n_neighbors=min(k + 1, n), metric=metric, random_state=random_state)
+    idx, dist = index.neighbor_graph
+    idx, dist = np.asarray(idx, dtype=np.int64), np.asarray(dist, dtype=np.float32)
+    dist = np.where(idx < 0, np.inf, dist).astype(np.float32)
+    drop = (idx == np.arange(n)[:, None]) | (idx < 0)
+    keep = np.argsort(drop, axis=1, kind="stable")[:, :k]
+    idx, dist = _first_k(np.take_along_axis(idx, keep, 1), np.take_along_axis(dist, keep, 1), k)
+    if progress is not None:
+        progress(1, 1, "approximate nearest neighbours")
+    return KnnGraph(idx, dist, metric)
+
+
+def build_knn(
+    vectors: np.ndarray,
+    k: int,
+    metric: str = "cosine",
+    method: str = "auto",
+    progress: Progress | None = None,
+) -> KnnGraph:
+    """The shared kNN graph: ``"exact"``, ``"approximate"`` or ``"auto"``
+    (exact up to ``EXACT_MAX_ROWS`` rows, NN-descent above)."""
+    if method == "auto":
+        method = "exact" if len(vectors) <= EXACT_MAX_ROWS else "approximate"
+    if method == "exact":
+        return exact_knn(vectors, k, metric, progress=progress)
+    if method == "approximate":
+        return approximate_knn(vectors, k, metric, progress=progress)
+    raise ValueError(f"unknown method {method!r}; expected 'auto', 'exact' or 'approximate'")
+
+
+def overlap_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|a_i ∩ b_i| per row for two index lists without repeats within a row."""
+    both = np.sort(np.concatenate((a, b), axis=1), axis=1)
+    return (both[:, 1:] == both[:, :-1]).sum(axis=1)
+
+
+def knn_recall(approx: KnnGraph, exact: KnnGraph) -> float:
+    """Mean over rows of |approx_i ∩ exact_i| / k (k = the smaller of the two graphs)."""
+    k = min(approx.k, exact.k)
+    return float(overlap_counts(approx.indices[:, :k], exact.indices[:, :k]).mean() / k)
+
+
+def estimate_recall(
+    vectors: np.ndarray, approx: KnnGraph, sample: int = 1000, random_state: int = 0
+) -> float:
+    """Recall of ``approx`` against exact neighbours computed for a random row sample only."""
+    n = approx.n
+    rows = np.sort(np.random.default_rng(random_state).choice(n, size=min(sample, n), replace=False))
+    exact_idx, _ = query_knn(vectors, np.asarray(vectors)[rows], approx.k, approx.metric, exclude=rows)
+    return float(overlap_counts(approx.indices[rows], exact_idx).mean() / approx.k)

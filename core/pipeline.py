@@ -1,0 +1,155 @@
+"""Import files into a workspace and embed what is not yet embedded.
+
+Both the GUI's encoder service and the headless CLI run these two functions,
+so the product has one ingest path and one embedding path. Every batch is its
+own transaction: a crash or cancel loses at most the batch in flight, and a
+rerun resumes (documents of an interrupted import are redone; texts already
+embedded are never embedded again).
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from core.encoder import Encoder
+from core.ingest import IngestOptions, IngestReport, expand_paths, read_documents
+from core.progress import Progress, null_progress
+from core.store import Store
+
+
+@dataclass
+class ImportOutcome:
+    """What an import did: new collections, reused ones (same content dropped again), the report."""
+
+    collection_ids: list[int] = field(default_factory=list)
+    reused_ids: list[int] = field(default_factory=list)
+    documents: int = 0
+    report: IngestReport = field(default_factory=IngestReport)
+
+    @property
+    def all_ids(self) -> list[int]:
+        return self.collection_ids + self.reused_ids
+
+
+@dataclass(frozen=True)
+class EmbedOutcome:
+    model_id: int
+    embedded: int
+    truncated: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.embedded / self.seconds if self.seconds > 0 else 0.0
+
+
+def content_hash(path: Path, files: Sequence[Path], options: IngestOptions) -> str:
+    """Hash of the files' bytes and the import options: equal hash, equal collection."""
+    digest = hashlib.sha256(repr(options).encode())
+    for file in files:
+        digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def import_paths(
+    store: Store,
+    paths: Sequence[str | Path],
+    options: IngestOptions | None = None,
+    progress: Progress | None = None,
+    collection_name: str | None = None,
+) -> ImportOutcome:
+    """Import each dropped file or folder as one collection.
+
+    Content dropped before (same bytes, same options) is not imported again: its
+    collection is reused. An import interrupted earlier is redone into the same
+    collection.
+    """
+    options = options or IngestOptions()
+    progress = progress or null_progress()
+    outcome = ImportOutcome()
+    report = outcome.report
+    for raw in paths:
+        top = Path(raw).expanduser()
+        files = expand_paths([top], report)
+        if not files:
+            continue
+        digest = content_hash(top, files, options)
+        found = store.find_collection_by_source(digest)
+        if found and found[1] == "ready":
+            outcome.reused_ids.append(found[0])
+            continue
+        if found:
+            collection_id = found[0]
+            store.clear_documents(collection_id)
+        else:
+            name = collection_name or (top.name if top.is_dir() else top.name.split(".")[0]) or "collection"
+            collection_id = store.create_collection(name, str(top), digest, status="importing")
+        added = 0
+        for file in files:
+            for batch in read_documents(file, options, report):
+                added += store.add_documents(collection_id, batch.texts, batch.metas, batch.source)
+                progress(outcome.documents + added, 0, f"Reading {file.name}: {added:,} documents")
+        if added == 0:
+            store.delete_collection(collection_id)
+            continue
+        store.set_collection_status(collection_id, "ready")
+        outcome.collection_ids.append(collection_id)
+        outcome.documents += added
+    return outcome
+
+
+def embed_pending(
+    store: Store,
+    encoder: Encoder,
+    collection_ids: Sequence[int],
+    progress: Progress | None = None,
+    batch_size: int = 32,
+    window_batches: int = 8,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> EmbedOutcome:
+    """Embed every text of ``collection_ids`` not yet embedded with ``encoder``.
+
+    Texts come in random-sample order (so early maps are representative) and
+    each window of ``batch_size * window_batches`` texts is sorted by length
+    before batching, which cuts padding. ``on_batch(done, total)`` runs after
+    each committed batch.
+    """
+    progress = progress or null_progress()
+    if hasattr(encoder, "load"):
+        progress(0, 0, f"Loading model {encoder.name}…")
+        encoder.load()
+    model_id = store.ensure_model(encoder.name, encoder.dim, encoder.normalizes, encoder.max_seq_length)
+    for collection_id in collection_ids:
+        store.add_embedding_set(collection_id, model_id)
+    total = store.count_pending(collection_ids, model_id)
+    done = truncated = 0
+    start = time.monotonic()
+    progress(0, total, f"Embedding {total:,} texts with {encoder.name}")
+    while True:
+        window = store.pending_texts(collection_ids, model_id, batch_size * window_batches)
+        if not window:
+            break
+        window.sort(key=lambda item: len(item[1]))
+        for begin in range(0, len(window), batch_size):
+            batch = window[begin : begin + batch_size]
+            texts = [text for _, text in batch]
+            vectors = encoder.encode(texts, batch_size=len(texts))
+            too_long = encoder.truncated(texts)
+            store.write_vectors(model_id, [sha for sha, _ in batch], vectors, too_long.tolist())
+            done += len(batch)
+            truncated += int(np.count_nonzero(too_long))
+            elapsed = time.monotonic() - start
+            rate = done / elapsed if elapsed > 0 else 0.0
+            eta = (total - done) / rate if rate > 0 else 0.0
+            if on_batch is not None:
+                on_batch(done, total)
+            progress(done, total, f"Embedded {done:,}/{total:,} · {rate:.1f} texts/s · {eta:.0f} s left")
+    return EmbedOutcome(model_id, done, truncated, time.monotonic() - start)

@@ -1,0 +1,139 @@
+"""The plugin contract: a plugin is data plus lazily imported callables.
+
+A plugin package exposes ``SPEC: PluginSpec`` from its ``__init__``. ``compute``
+and ``panel`` are ``"module:attr"`` strings resolved only when first needed, so
+listing plugins never imports heavy code. ``compute(data, params, progress)``
+is Qt-free and returns a frozen result; panels only show results and emit new
+params (see ``gui.plugin_host``).
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+API_VERSION = 1
+PLACEMENTS = ("central", "right", "bottom", "left")
+
+
+@dataclass(frozen=True)
+class KnnGraph:
+    """k nearest neighbours of every row, self excluded.
+
+    ``indices[i]`` are row numbers (not document ids) of the k nearest rows of
+    row ``i`` in ascending distance; ties are broken by the lower row number.
+    """
+
+    indices: np.ndarray  # (n, k) int64
+    distances: np.ndarray  # (n, k) float32
+    metric: str = "cosine"
+
+    @property
+    def k(self) -> int:
+        return int(self.indices.shape[1])
+
+    @property
+    def n(self) -> int:
+        return int(self.indices.shape[0])
+
+
+@dataclass(frozen=True)
+class AnalysisData:
+    """Read-only inputs handed to every ``compute``.
+
+    ``vectors`` rows align with ``doc_ids``, ``collection_ids``, ``coords`` and
+    the rows of ``knn``. ``selection`` holds row numbers.
+    """
+
+    vectors: np.ndarray  # (n, d) float32
+    doc_ids: np.ndarray  # (n,) int64
+    collection_ids: np.ndarray | None = None  # (n,) int64
+    knn: KnnGraph | None = None
+    coords: np.ndarray | None = None  # (n, 2) float32
+    selection: np.ndarray | None = None  # row numbers
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return int(self.vectors.shape[0])
+
+
+@dataclass(frozen=True)
+class PluginSpec:
+    """Declarative description of a plugin.
+
+    Attributes
+    ----------
+    id : str
+        Unique, dotted-lowercase identifier (``"hubness"``).
+    title : str
+        Human-readable name shown on the dock.
+    params_type : type
+        A frozen dataclass with defaults for every field.
+    compute : str
+        ``"module:function"`` taking ``(AnalysisData, params, Progress)``.
+    panel : str
+        ``"module:Class"`` of the Qt panel.
+    knn_k : int or None
+        k of the shared kNN graph the compute needs (None: no graph).
+    uses_selection : bool
+        Recompute when the selection changes.
+    uses_coords : bool
+        Recompute when the map's layout changes (``AnalysisData.coords``).
+    placement : str
+        One of ``PLACEMENTS``.
+    """
+
+    id: str
+    title: str
+    params_type: type
+    compute: str
+    panel: str
+    knn_k: int | None = None
+    uses_selection: bool = False
+    uses_coords: bool = False
+    placement: str = "right"
+    api_version: int = API_VERSION
+
+    def resolve_compute(self) -> Callable[..., Any]:
+        return resolve(self.compute)
+
+    def resolve_panel(self) -> type:
+        return resolve(self.panel)
+
+
+def resolve(target: str) -> Any:
+    """Import ``"package.module:attr"`` and return the attribute."""
+    module_name, _, attr = target.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"expected 'module:attr', got {target!r}")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def graph_k_for(spec: PluginSpec, params: Any) -> int | None:
+    """Columns of the shared kNN graph a compute needs.
+
+    ``params.graph_k`` (a field or property) wins over ``spec.knn_k``; the host
+    may hand over a graph with *more* columns, so computes slice ``[:, :k]``.
+    """
+    wanted = getattr(params, "graph_k", None)
+    return int(wanted) if wanted is not None else spec.knn_k
+
+
+class CacheableResult:
+    """Mixin protocol: results that round-trip through plain arrays are cached
+    in the workspace (``analysis_cache``) by the host and reload instantly.
+
+    Implement ``to_arrays() -> dict[str, np.ndarray]`` and the classmethod
+    ``from_arrays(arrays) -> Result``; scalars go in 0-d arrays, strings in
+    ``np.str_`` arrays. No pickle is ever used.
+    """
+
+    def to_arrays(self) -> dict[str, np.ndarray]:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Any:  # pragma: no cover - protocol
+        raise NotImplementedError

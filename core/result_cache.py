@@ -1,0 +1,47 @@
+"""Persist plugin results that round-trip through plain arrays (no pickle).
+
+A result class opts in by implementing ``to_arrays`` / ``from_arrays``
+(:class:`core.plugin_api.CacheableResult`); its "module:Class" path is stored
+beside the arrays so the right class rebuilds it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import numpy as np
+
+from core.plugin_api import resolve
+from core.store import Store
+
+_TYPE_KEY = "__result_type__"
+
+
+def params_key(params: Any) -> str:
+    """Canonical JSON of a params dataclass: the cache key part that names the params."""
+    return json.dumps(dataclasses.asdict(params), sort_keys=True, default=str)
+
+
+def is_cacheable(result: Any) -> bool:
+    return callable(getattr(result, "to_arrays", None)) and callable(getattr(type(result), "from_arrays", None))
+
+
+def save_result(store: Store, plugin_id: str, data_key: str, params: Any, result: Any) -> bool:
+    """Store ``result`` if it is cacheable and the workspace writable; True when stored."""
+    if store.read_only or not is_cacheable(result):
+        return False
+    arrays = dict(result.to_arrays())
+    cls = type(result)
+    arrays[_TYPE_KEY] = np.array(f"{cls.__module__}:{cls.__qualname__}")
+    store.cache_put(plugin_id, data_key, params_key(params), arrays)
+    return True
+
+
+def load_result(store: Store, plugin_id: str, data_key: str, params: Any) -> Any | None:
+    """The cached result for these rows and params, or None."""
+    arrays = store.cache_get(plugin_id, data_key, params_key(params))
+    if arrays is None or _TYPE_KEY not in arrays:
+        return None
+    cls = resolve(str(arrays.pop(_TYPE_KEY)))
+    return cls.from_arrays(arrays)

@@ -1,0 +1,506 @@
+"""The workspace: one DuckDB file holding collections, documents, vectors and caches.
+
+Vectors are keyed by (model, sha256 of the text), so identical text embedded with
+the same model is stored, and computed, once. Every write is one transaction;
+each thread reads through its own cursor. ``load_vectors`` is the one bulk read
+the analyses use; nobody else depends on the physical layout.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from core.schema import MIGRATIONS, SCHEMA_VERSION
+
+
+class WorkspaceError(Exception):
+    """A workspace cannot be opened or used; the message says why and what to do."""
+
+
+class WorkspaceLockedError(WorkspaceError):
+    """Another process has the workspace open for writing."""
+
+
+class WorkspaceTooNewError(WorkspaceError):
+    """The workspace was written by a newer version of the app."""
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    id: int
+    name: str
+    n_docs: int
+    source: str | None
+    status: str = "ready"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: int
+    name: str
+    kind: str
+    dim: int | None
+    normalizes: bool | None
+    max_seq_length: int | None
+
+
+@dataclass(frozen=True)
+class EmbeddingSetInfo:
+    collection_id: int
+    model_id: int
+    model_name: str
+    n_docs: int
+    n_embedded: int
+
+    @property
+    def complete(self) -> bool:
+        return self.n_embedded >= self.n_docs
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _priority(sha: str) -> int:
+    """A deterministic pseudo-random rank: embedding in this order embeds a random sample first."""
+    return int(sha[:15], 16)
+
+
+def _explain_open_error(path: Path, exc: Exception) -> WorkspaceError:
+    text = str(exc)
+    if "lock" in text.lower():
+        return WorkspaceLockedError(
+            f"The workspace {path.name} is open in another Embedding Explorer window or process. "
+            "Close it there, or choose another workspace."
+        )
+    if "newer" in text.lower() or "version" in text.lower() and "storage" in text.lower():
+        return WorkspaceTooNewError(f"{path.name} was written by a newer DuckDB; update the app to open it.")
+    return WorkspaceError(
+        f"{path.name} is not a readable workspace ({type(exc).__name__}: {text.splitlines()[0][:200]}). "
+        "It may be corrupt or truncated; choose another file or create a new workspace."
+    )
+
+
+class Store:
+    """A workspace file. Create with :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+        self._con = con
+        self.path = path
+        self.read_only = read_only
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def open(cls, path: str | Path, read_only: bool = False) -> "Store":
+        """Open (or create) the workspace at ``path`` and bring its schema up to date."""
+        path = Path(path).expanduser()
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists() and path.stat().st_size > 0
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except (duckdb.Error, OSError) as exc:
+            raise _explain_open_error(path, exc) from exc
+        store = cls(con, path, read_only)
+        try:
+            store._migrate(backup=existed)
+        except WorkspaceError:
+            con.close()
+            raise
+        except duckdb.Error as exc:
+            con.close()
+            raise _explain_open_error(path, exc) from exc
+        return store
+
+    def close(self) -> None:
+        try:
+            self._con.close()
+        except duckdb.Error:
+            pass
+
+    def schema_version(self) -> int:
+        has_meta = self._con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+        ).fetchall()[0][0]
+        if not has_meta:
+            return 0
+        rows = self._con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    def _migrate(self, backup: bool) -> None:
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise WorkspaceTooNewError(
+                f"{self.path.name} uses workspace format {version}; this app reads up to {SCHEMA_VERSION}. "
+                "Update Embedding Explorer to open it."
+            )
+        if version == SCHEMA_VERSION:
+            return
+        if self.read_only:
+            raise WorkspaceError(f"{self.path.name} needs an upgrade, which a read-only workspace cannot take.")
+        if backup and version > 0:
+            self._con.execute("CHECKPOINT")
+            shutil.copy2(self.path, self.path.with_name(f"{self.path.name}.v{version}.bak"))
+        for target in range(version, SCHEMA_VERSION):
+            self._con.execute("BEGIN TRANSACTION")
+            for statement in MIGRATIONS[target]:
+                self._con.execute(statement)
+            self._con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target + 1)]
+            )
+            self._con.execute("COMMIT")
+
+    # ------------------------------------------------------------------ plumbing
+    def _cur(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor (DuckDB connections are not shared across threads)."""
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cur = cur
+        return cur
+
+    def _write(self, fn: Any) -> Any:
+        """Run ``fn(cursor)`` in one transaction on the single writer lane."""
+        if self.read_only:
+            raise WorkspaceError(f"{self.path.name} is open read-only.")
+        with self._write_lock:
+            cur = self._cur()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                result = fn(cur)
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+            return result
+
+    # ------------------------------------------------------------------ collections
+    def collections(self) -> list[CollectionInfo]:
+        rows = self._cur().execute(
+            """SELECT c.id, c.name, count(d.id), c.source, c.status FROM collections c
+               LEFT JOIN documents d ON d.collection_id = c.id
+               GROUP BY c.id, c.name, c.source, c.status ORDER BY c.id"""
+        ).fetchall()
+        return [CollectionInfo(int(r[0]), r[1], int(r[2]), r[3], r[4]) for r in rows]
+
+    def collection(self, collection_id: int) -> CollectionInfo:
+        for info in self.collections():
+            if info.id == collection_id:
+                return info
+        raise KeyError(collection_id)
+
+    def create_collection(
+        self, name: str, source: str | None = None, source_sha256: str | None = None, status: str = "ready"
+    ) -> int:
+        def run(cur: duckdb.DuckDBPyConnection) -> int:
+            taken = {r[0] for r in cur.execute("SELECT name FROM collections").fetchall()}
+            unique, i = name, 2
+            while unique in taken:
+                unique, i = f"{name} ({i})", i + 1
+            new_id = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM collections").fetchall()[0][0]
+            cur.execute(
+                "INSERT INTO collections (id, name, source, source_sha256, status) VALUES (?, ?, ?, ?, ?)",
+                [new_id, unique, source, source_sha256, status],
+            )
+            return int(new_id)
+
+        return self._write(run)
+
+    def find_collection_by_source(self, source_sha256: str) -> tuple[int, str] | None:
+        """(id, status) of the collection imported from content with this hash, if any."""
+        rows = self._cur().execute(
+            "SELECT id, status FROM collections WHERE source_sha256 = ? ORDER BY id LIMIT 1", [source_sha256]
+        ).fetchall()
+        return (int(rows[0][0]), rows[0][1]) if rows else None
+
+    def set_collection_status(self, collection_id: int, status: str) -> None:
+        """'importing' while documents are added, 'ready' once the import completed."""
+        self._write(lambda cur: cur.execute("UPDATE collections SET status = ? WHERE id = ?", [status, collection_id]))
+
+    def clear_documents(self, collection_id: int) -> None:
+        """Drop a collection's documents (to redo an interrupted import)."""
+        self._write(lambda cur: cur.execute("DELETE FROM documents WHERE collection_id = ?", [collection_id]))
+
+    def rename_collection(self, collection_id: int, name: str) -> None:
+        self._write(lambda cur: cur.execute("UPDATE collections SET name = ? WHERE id = ?", [name, collection_id]))
+
+    def delete_collection(self, collection_id: int) -> None:
+        def run(cur: duckdb.DuckDBPyConnection) -> None:
+            cur.execute("DELETE FROM documents WHERE collection_id = ?", [collection_id])
+            cur.execute("DELETE FROM embedding_sets WHERE collection_id = ?", [collection_id])
+            cur.execute("DELETE FROM collections WHERE id = ?", [collection_id])
+
+        self._write(run)
+
+    # ------------------------------------------------------------------ documents
+    def add_documents(
+        self,
+        collection_id: int,
+        texts: Sequence[str],
+        metas: Sequence[dict] | None = None,
+        source: str | None = None,
+    ) -> int:
+        """Append documents to a collection in one transaction; returns how many."""
+        if not texts:
+            return 0
+        shas = [text_sha256(t) for t in texts]
+        metas = metas or [{}] * len(texts)
+        meta_json = [json.dumps(m, ensure_ascii=False, default=str) if m else None for m in metas]
+
+        def run(cur: duckdb.DuckDBPyConnection) -> int:
+            (next_id, next_pos), = cur.execute(
+                """SELECT (SELECT coalesce(max(id), 0) + 1 FROM documents),
+                          (SELECT coalesce(max(position), -1) + 1 FROM documents WHERE collection_id = ?)""",
+                [collection_id],
+            ).fetchall()
+            n = len(texts)
+            table = pa.table(
+                {
+                    "id": pa.array(np.arange(next_id, next_id + n, dtype=np.int64)),
+                    "collection_id": pa.array(np.full(n, collection_id, dtype=np.int32)),
+                    "position": pa.array(np.arange(next_pos, next_pos + n, dtype=np.int64)),
+                    "priority": pa.array([_priority(s) for s in shas], type=pa.int64()),
+                    "text": pa.array(list(texts), type=pa.string()),
+                    "meta": pa.array(meta_json, type=pa.string()),
+                    "sha256": pa.array(shas, type=pa.string()),
+                    "source": pa.array([source] * n, type=pa.string()),
+                }
+            )
+            cur.register("_new_docs", table)
+            try:
+                cur.execute("INSERT INTO documents SELECT * FROM _new_docs")
+            finally:
+                cur.unregister("_new_docs")
+            return n
+
+        return self._write(run)
+
+    def texts(self, doc_ids: np.ndarray | Sequence[int]) -> list[str]:
+        """Texts of ``doc_ids``, in the order given."""
+        ids = np.asarray(doc_ids, dtype=np.int64)
+        if ids.size == 0:
+            return []
+        table = self._select_by_ids("SELECT id, text FROM documents", ids)
+        lookup = dict(zip(table["id"].to_numpy(), table["text"].to_pylist()))
+        return [lookup.get(int(i), "") for i in ids]
+
+    def _select_by_ids(self, query: str, ids: np.ndarray, id_column: str = "id") -> pa.Table:
+        cur = self._cur()
+        cur.register("_ids", pa.table({"wanted": pa.array(ids)}))
+        try:
+            return cur.sql(f"{query} WHERE {id_column} IN (SELECT wanted FROM _ids)").to_arrow_table()
+        finally:
+            cur.unregister("_ids")
+
+    def search_text(self, collection_ids: Sequence[int], needle: str) -> np.ndarray:
+        """Document ids in ``collection_ids`` whose text contains ``needle`` (case-insensitive)."""
+        rows = self._cur().execute(
+            "SELECT id FROM documents WHERE list_contains(?, collection_id) AND contains(lower(text), lower(?)) ORDER BY id",
+            [list(collection_ids), needle],
+        ).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def document_table(self, doc_ids: np.ndarray) -> dict[str, list]:
+        """Texts, collection names and metadata of ``doc_ids`` as columns, in the order given."""
+        ids = np.asarray(doc_ids, dtype=np.int64)
+        table = self._select_by_ids(
+            "SELECT d.id, c.name AS collection, d.text, d.meta FROM documents d JOIN collections c ON c.id = d.collection_id",
+            ids,
+            id_column="d.id",
+        ).to_pydict()
+        order = {int(i): k for k, i in enumerate(table["id"])}
+        picks = [order[int(i)] for i in ids if int(i) in order]
+        columns: dict[str, list] = {
+            "id": [table["id"][k] for k in picks],
+            "collection": [table["collection"][k] for k in picks],
+            "text": [table["text"][k] for k in picks],
+        }
+        metas = [json.loads(table["meta"][k]) if table["meta"][k] else {} for k in picks]
+        for key in sorted({key for m in metas for key in m}):
+            columns.setdefault(key, [m.get(key) for m in metas])
+        return columns
+
+    def labels(self, doc_ids: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-document metadata columns for colouring: numbers as float arrays, the rest as strings."""
+        columns = self.document_table(doc_ids)
+        out: dict[str, np.ndarray] = {"collection": np.asarray(columns["collection"], dtype=object).astype(str)}
+        for key, values in columns.items():
+            if key in ("id", "collection", "text"):
+                continue
+            present = [v for v in values if v is not None]
+            if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+                out[key] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+            else:
+                out[key] = np.array(["" if v is None else str(v) for v in values], dtype=str)
+        return out
+
+    # ------------------------------------------------------------------ models and vectors
+    def ensure_model(
+        self,
+        name: str,
+        dim: int | None = None,
+        normalizes: bool | None = None,
+        max_seq_length: int | None = None,
+        kind: str = "encoder",
+    ) -> int:
+        """The id of model ``name``, registering it (or filling in its facts) as needed."""
+
+        def run(cur: duckdb.DuckDBPyConnection) -> int:
+            rows = cur.execute("SELECT id FROM models WHERE name = ?", [name]).fetchall()
+            if rows:
+                row = rows[0]
+                cur.execute(
+                    """UPDATE models SET dim = coalesce(?, dim), normalizes = coalesce(?, normalizes),
+                       max_seq_length = coalesce(?, max_seq_length) WHERE id = ?""",
+                    [dim, normalizes, max_seq_length, row[0]],
+                )
+                return int(row[0])
+            new_id = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM models").fetchall()[0][0]
+            cur.execute(
+                "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?)",
+                [new_id, name, kind, dim, normalizes, max_seq_length],
+            )
+            return int(new_id)
+
+        return self._write(run)
+
+    def models(self) -> list[ModelInfo]:
+        rows = self._cur().execute("SELECT id, name, kind, dim, normalizes, max_seq_length FROM models ORDER BY id").fetchall()
+        return [ModelInfo(*r) for r in rows]
+
+    def model(self, model_id: int) -> ModelInfo:
+        return next(m for m in self.models() if m.id == model_id)
+
+    def add_embedding_set(self, collection_id: int, model_id: int) -> None:
+        self._write(
+            lambda cur: cur.execute("INSERT OR IGNORE INTO embedding_sets (collection_id, model_id) VALUES (?, ?)", [collection_id, model_id])
+        )
+
+    def embedding_sets(self, collection_id: int | None = None) -> list[EmbeddingSetInfo]:
+        rows = self._cur().execute(
+            """SELECT s.collection_id, s.model_id, m.name, count(d.id), count(v.sha256)
+               FROM embedding_sets s JOIN models m ON m.id = s.model_id
+               LEFT JOIN documents d ON d.collection_id = s.collection_id
+               LEFT JOIN vectors v ON v.model_id = s.model_id AND v.sha256 = d.sha256
+               WHERE ? IS NULL OR s.collection_id = ?
+               GROUP BY s.collection_id, s.model_id, m.name ORDER BY s.collection_id, s.model_id""",
+            [collection_id, collection_id],
+        ).fetchall()
+        return [EmbeddingSetInfo(int(a), int(b), c, int(d), int(e)) for a, b, c, d, e in rows]
+
+    def pending_texts(self, collection_ids: Sequence[int], model_id: int, limit: int) -> list[tuple[str, str]]:
+        """Up to ``limit`` distinct (sha256, text) not yet embedded with the model, random-sample order."""
+        return self._cur().execute(
+            """SELECT d.sha256, any_value(d.text) FROM documents d
+               ANTI JOIN (SELECT sha256 FROM vectors WHERE model_id = ?) v ON v.sha256 = d.sha256
+               WHERE list_contains(?, d.collection_id)
+               GROUP BY d.sha256 ORDER BY min(d.priority), d.sha256 LIMIT ?""",
+            [model_id, list(collection_ids), limit],
+        ).fetchall()
+
+    def count_pending(self, collection_ids: Sequence[int], model_id: int) -> int:
+        return int(
+            self._cur().execute(
+                """SELECT count(DISTINCT d.sha256) FROM documents d
+                   ANTI JOIN (SELECT sha256 FROM vectors WHERE model_id = ?) v ON v.sha256 = d.sha256
+                   WHERE list_contains(?, d.collection_id)""",
+                [model_id, list(collection_ids)],
+            ).fetchall()[0][0]
+        )
+
+    def write_vectors(
+        self,
+        model_id: int,
+        shas: Sequence[str],
+        vectors: np.ndarray,
+        truncated: Sequence[bool] | None = None,
+    ) -> None:
+        """Store one batch of vectors in one transaction (already present ones are kept)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        n, d = vectors.shape
+        if n != len(shas):
+            raise ValueError(f"{len(shas)} hashes for {n} vectors")
+        offsets = pa.array(np.arange(0, n * d + 1, d, dtype=np.int32))
+        table = pa.table(
+            {
+                "model_id": pa.array(np.full(n, model_id, dtype=np.int32)),
+                "sha256": pa.array(list(shas), type=pa.string()),
+                "vector": pa.ListArray.from_arrays(offsets, pa.array(vectors.ravel())),
+                "truncated": pa.array(list(truncated) if truncated is not None else [False] * n, type=pa.bool_()),
+            }
+        )
+
+        def run(cur: duckdb.DuckDBPyConnection) -> None:
+            cur.register("_new_vectors", table)
+            try:
+                cur.execute("INSERT OR IGNORE INTO vectors SELECT * FROM _new_vectors")
+            finally:
+                cur.unregister("_new_vectors")
+
+        self._write(run)
+
+    def load_vectors(self, collection_ids: Sequence[int], model_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Embedded documents of ``collection_ids``: (doc_ids, collection_ids, float32 matrix), by document id."""
+        table = self._cur().sql(
+            f"""SELECT d.id, d.collection_id, v.vector FROM documents d
+                JOIN vectors v ON v.sha256 = d.sha256 AND v.model_id = {int(model_id)}
+                WHERE list_contains({[int(c) for c in collection_ids]}, d.collection_id)
+                ORDER BY d.id"""
+        ).to_arrow_table()
+        ids = table["id"].to_numpy().astype(np.int64)
+        cols = table["collection_id"].to_numpy().astype(np.int64)
+        if len(ids) == 0:
+            return ids, cols, np.zeros((0, 0), dtype=np.float32)
+        flat = table["vector"].combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        return ids, cols, np.ascontiguousarray(flat.reshape(len(ids), -1), dtype=np.float32)
+
+    def truncated_count(self, collection_ids: Sequence[int], model_id: int) -> int:
+        return int(
+            self._cur().execute(
+                """SELECT count(*) FROM documents d JOIN vectors v ON v.sha256 = d.sha256 AND v.model_id = ?
+                   WHERE v.truncated AND list_contains(?, d.collection_id)""",
+                [model_id, list(collection_ids)],
+            ).fetchall()[0][0]
+        )
+
+    # ------------------------------------------------------------------ analysis cache
+    def cache_put(self, plugin: str, data_key: str, params: str, arrays: dict[str, np.ndarray]) -> None:
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        payload = buffer.getvalue()
+        self._write(
+            lambda cur: cur.execute(
+                "INSERT OR REPLACE INTO analysis_cache (plugin, data_key, params, payload) VALUES (?, ?, ?, ?)",
+                [plugin, data_key, params, payload],
+            )
+        )
+
+    def cache_get(self, plugin: str, data_key: str, params: str) -> dict[str, np.ndarray] | None:
+        rows = self._cur().execute(
+            "SELECT payload FROM analysis_cache WHERE plugin = ? AND data_key = ? AND params = ?",
+            [plugin, data_key, params],
+        ).fetchall()
+        if not rows:
+            return None
+        with np.load(io.BytesIO(rows[0][0]), allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+
+
+def data_key(model_id: int, doc_ids: np.ndarray) -> str:
+    """Fingerprint of an embedding set's rows: changes whenever the rows change."""
+    digest = hashlib.sha1(np.asarray(doc_ids, dtype=np.int64).tobytes())
+    digest.update(str(model_id).encode())
+    return digest.hexdigest()
+

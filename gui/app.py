@@ -1,0 +1,89 @@
+"""Start the desktop app (or its offscreen smoke test)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from importlib.resources import files
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from core.registry import discover
+
+APP_ID = "embedding-explorer"
+SMOKE_TIMEOUT_S = 600
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    """The QApplication with the names QSettings and data folders use."""
+    app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    app.setOrganizationName("EmbeddingExplorer")
+    app.setApplicationName("Embedding Explorer")
+    app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(QIcon(str(files("assets") / "icon.png")))
+    return app
+
+
+def warm_up_projection() -> None:
+    """Compile UMAP's numba code in its worker process while the user settles in."""
+    try:
+        from plugins.map.umap_process import warm_up
+    except ImportError:
+        return
+    warm_up()
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from gui.main_window import MainWindow
+
+    app = make_app()
+    window = MainWindow(discover(), model_name=args.model)
+    window.show()
+    opened = window.workspace.open(args.workspace) if args.workspace else window.workspace.open_default(not args.no_demo)
+    warm_up_projection()
+    if args.smoke_test:
+        if not opened:
+            return 1
+        return _smoke(app, window)
+    return app.exec()
+
+
+def _smoke(app: QApplication, window) -> int:
+    """Wait until the demo is embedded and every view has a result, then quit."""
+    started = time.monotonic()
+    outcome = {"code": 1}
+
+    def poll() -> None:
+        elapsed = time.monotonic() - started
+        service_idle = window.service is not None and not window.service.busy
+        views_done = all(slot.result is not None for slot in window.host.slots.values())
+        if service_idle and window.host.is_idle() and views_done:
+            print(f"smoke test: idle after {elapsed:.1f} s with {window.session.view.data.n} documents mapped")
+            outcome["code"] = 0
+            window.close()
+            app.quit()
+        elif elapsed > SMOKE_TIMEOUT_S:
+            print("smoke test: timed out waiting for the app to become idle", file=sys.stderr)
+            window.close()
+            app.quit()
+
+    timer = QTimer(interval=250, timeout=poll)
+    timer.start()
+    app.exec()
+    return outcome["code"]
+
+
+def export_plot_command(args: argparse.Namespace) -> int:
+    """``export-plot``: render the map offscreen and write the figure with its data and manifest."""
+    from core.headless import load_view
+    from gui.headless_plot import render_map
+
+    make_app()
+    view = load_view(args.workspace, args.collection, args.model)
+    path = render_map(view, args.out, color_by=args.color_by, width=args.width, dpi=args.dpi, title=args.title)
+    print(f"Wrote {path}")
+    return 0

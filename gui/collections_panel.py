@@ -1,0 +1,126 @@
+"""The collections sidebar: name, size, model and status of every collection,
+with a check box choosing which ones are in view."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from core.store import Store
+
+COLUMNS = ("Collection", "Docs", "Embedded", "Status")
+
+
+class CollectionsPanel(QWidget):
+    """Lists collections; emits the checked ids and the chosen model."""
+
+    sig_view_requested = Signal(object, object)  # tuple of collection ids, model id (or None)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._store: Store | None = None
+        self._tree = QTreeWidget()
+        self._tree.setHeaderLabels(list(COLUMNS))
+        self._tree.setRootIsDecorated(False)
+        self._tree.setUniformRowHeights(True)
+        self._tree.header().setSectionResizeMode(0, QHeaderView.Stretch)
+        for column in range(1, len(COLUMNS)):
+            self._tree.header().setSectionResizeMode(column, QHeaderView.ResizeToContents)
+        self._tree.itemChanged.connect(self._on_tree_item_changed)
+        self._model = QComboBox()
+        self._model.setToolTip("The embedding model whose vectors the views show")
+        self._model.currentIndexChanged.connect(self._emit_view)
+        self._hint = QLabel("Drop text files or folders anywhere on the window to add a collection.")
+        self._hint.setWordWrap(True)
+        self._hint.setTextFormat(Qt.PlainText)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(QLabel("Model"))
+        layout.addWidget(self._model)
+        layout.addWidget(self._tree, 1)
+        layout.addWidget(self._hint)
+        self._updating = False
+
+    def set_store(self, store: Store | None) -> None:
+        self._store = store
+        self._tree.clear()
+        self._model.clear()
+        self.refresh()
+
+    def checked_ids(self) -> tuple[int, ...]:
+        ids = []
+        for i in range(self._tree.topLevelItemCount()):
+            item = self._tree.topLevelItem(i)
+            if item.checkState(0) == Qt.Checked:
+                ids.append(int(item.data(0, Qt.UserRole)))
+        return tuple(ids)
+
+    def model_id(self) -> int | None:
+        value = self._model.currentData()
+        return int(value) if value is not None else None
+
+    def select_model(self, name: str) -> None:
+        index = self._model.findText(name)
+        if index >= 0:
+            self._model.setCurrentIndex(index)
+
+    def check(self, collection_ids: tuple[int, ...] | list[int], exclusive: bool = False) -> None:
+        """Tick these collections (and untick the rest if ``exclusive``)."""
+        self._updating = True
+        for i in range(self._tree.topLevelItemCount()):
+            item = self._tree.topLevelItem(i)
+            cid = int(item.data(0, Qt.UserRole))
+            if cid in collection_ids:
+                item.setCheckState(0, Qt.Checked)
+            elif exclusive:
+                item.setCheckState(0, Qt.Unchecked)
+        self._updating = False
+        self._emit_view()
+
+    def refresh(self) -> None:
+        """Re-read names, sizes and embedding progress from the store."""
+        if self._store is None:
+            return
+        checked = set(self.checked_ids())
+        first_fill = self._tree.topLevelItemCount() == 0
+        self._updating = True
+        current_model = self._model.currentText()
+        self._model.blockSignals(True)
+        self._model.clear()
+        for model in self._store.models():
+            self._model.addItem(model.name, model.id)
+        if current_model:
+            self._model.setCurrentIndex(max(0, self._model.findText(current_model)))
+        self._model.blockSignals(False)
+        model_id = self.model_id()
+        sets = {(s.collection_id, s.model_id): s for s in self._store.embedding_sets()}
+        self._tree.clear()
+        for info in self._store.collections():
+            item = QTreeWidgetItem()
+            item.setText(0, info.name)
+            item.setToolTip(0, info.source or info.name)
+            item.setData(0, Qt.UserRole, info.id)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(0, Qt.Checked if first_fill or info.id in checked else Qt.Unchecked)
+            item.setText(1, f"{info.n_docs:,}")
+            embedded = sets.get((info.id, model_id))
+            item.setText(2, f"{embedded.n_embedded:,}" if embedded else "—")
+            item.setText(3, _status(info.status, embedded))
+            self._tree.addTopLevelItem(item)
+        self._hint.setVisible(self._tree.topLevelItemCount() == 0)
+        self._updating = False
+
+    def _on_tree_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if not self._updating and column == 0:
+            self._emit_view()
+
+    def _emit_view(self) -> None:
+        if not self._updating:
+            self.sig_view_requested.emit(self.checked_ids(), self.model_id())
+
+
+def _status(import_status: str, embedded) -> str:
+    if import_status != "ready":
+        return "importing…"
+    if embedded is None:
+        return "not embedded"
+    return "ready" if embedded.complete else f"embedding {100 * embedded.n_embedded // max(1, embedded.n_docs)}%"

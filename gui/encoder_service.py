@@ -1,0 +1,194 @@
+"""The encoder service: one long-lived QThread that owns the models and is the
+workspace's single writer.
+
+Jobs (imports, embedding runs, query encodings) wait in a queue and run in
+order; queries jump ahead between batches so search stays quick during a long
+embedding run. Progress is throttled at the source; cancel is a thread-safe
+flag polled between batches.
+"""
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+from core.encoder import Encoder, EncoderError, load_encoder
+from core.ingest import IngestOptions
+from core.pipeline import embed_pending, import_paths
+from core.progress import Cancelled, Progress
+from core.store import Store, WorkspaceError
+
+
+@dataclass(frozen=True)
+class ImportJob:
+    """Import paths as collections, then embed them with ``model``."""
+
+    paths: tuple[str, ...]
+    model: str
+    options: IngestOptions = field(default_factory=IngestOptions)
+
+
+@dataclass(frozen=True)
+class EmbedJob:
+    collection_ids: tuple[int, ...]
+    model: str
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    """Encode one query text (semantic search); answered by ``sig_query_done``."""
+
+    text: str
+    model: str
+    token: int
+
+
+_STOP = object()
+
+
+class EncoderService(QThread):
+    """Runs :class:`ImportJob`, :class:`EmbedJob` and :class:`QueryJob` in sequence."""
+
+    sig_progress = Signal(int, int, str)  # done, total (0 = unknown), message
+    sig_import_done = Signal(object)  # ImportOutcome
+    sig_batch_committed = Signal(object, int, int)  # collection ids, done, total
+    sig_embed_done = Signal(object, object)  # collection ids, EmbedOutcome
+    sig_query_done = Signal(int, object)  # token, float32 vector
+    sig_error = Signal(str)
+    sig_cancelled = Signal()
+    sig_busy_changed = Signal(bool)
+
+    def __init__(
+        self,
+        store: Store,
+        encoder_factory: Callable[[str], Encoder] = load_encoder,
+        batch_size: int = 32,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("EncoderService")
+        self._store = store
+        self._factory = encoder_factory
+        self._batch_size = batch_size
+        self._jobs: queue.Queue = queue.Queue()
+        self._queries: queue.Queue = queue.Queue()
+        self._cancel = threading.Event()
+        self._encoders: dict[str, Encoder] = {}
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+        self._tokens = itertools.count(1)
+
+    # ------------------------------------------------------------------ GUI-thread API
+    def submit(self, job: ImportJob | EmbedJob) -> None:
+        with self._pending_lock:
+            self._pending += 1
+        self._jobs.put(job)
+
+    def encode_query(self, text: str, model: str) -> int:
+        """Queue a query encoding; returns the token its answer will carry."""
+        token = next(self._tokens)
+        self._queries.put(QueryJob(text, model, token))
+        self._jobs.put(None)  # wake the loop if idle
+        return token
+
+    @property
+    def busy(self) -> bool:
+        with self._pending_lock:
+            return self._pending > 0
+
+    def cancel(self) -> None:
+        """Stop the job in flight at its next batch and drop the queued ones."""
+        self._cancel.set()
+
+    def stop(self, timeout_ms: int = 10_000) -> bool:
+        """Cancel, finish the loop and join the thread; True when it ended in time."""
+        self._cancel.set()
+        self._jobs.put(_STOP)
+        return self.wait(timeout_ms)
+
+    # ------------------------------------------------------------------ worker thread
+    def run(self) -> None:  # noqa: D401 - QThread entry point
+        while True:
+            job = self._jobs.get()
+            if job is _STOP:
+                return
+            self._serve_queries()
+            if job is None:
+                continue
+            if self._cancel.is_set():  # dropped by a cancel before it started
+                self._finish_job()
+                if self._jobs.empty():
+                    self._cancel.clear()
+                continue
+            self.sig_busy_changed.emit(True)
+            try:
+                self._run_job(job)
+            except Cancelled:
+                self.sig_cancelled.emit()
+            except (EncoderError, WorkspaceError, OSError, ValueError) as exc:
+                self.sig_error.emit(str(exc))
+            except Exception as exc:  # noqa: BLE001 - a worker must never die silently
+                self.sig_error.emit(f"Unexpected error: {exc}\n{traceback.format_exc(limit=4)}")
+            self._finish_job()
+            if self._jobs.empty():
+                self._cancel.clear()
+
+    def _finish_job(self) -> None:
+        with self._pending_lock:
+            self._pending -= 1
+            idle = self._pending == 0
+        if idle:
+            self.sig_busy_changed.emit(False)
+
+    def _progress(self) -> Progress:
+        return Progress(lambda d, t, m: self.sig_progress.emit(d, t, m), self._cancel)
+
+    def _encoder(self, name: str) -> Encoder:
+        if name not in self._encoders:
+            self._encoders[name] = self._factory(name)
+        return self._encoders[name]
+
+    def _run_job(self, job: ImportJob | EmbedJob) -> None:
+        if isinstance(job, ImportJob):
+            outcome = import_paths(self._store, job.paths, job.options, self._progress())
+            self.sig_import_done.emit(outcome)
+            ids = tuple(outcome.all_ids)
+            if ids:
+                self._embed(ids, job.model)
+        else:
+            self._embed(job.collection_ids, job.model)
+
+    def _embed(self, collection_ids: tuple[int, ...], model: str) -> None:
+        encoder = self._encoder(model)
+
+        def committed(done: int, total: int) -> None:
+            self.sig_batch_committed.emit(collection_ids, done, total)
+            self._serve_queries()
+
+        started = time.monotonic()
+        outcome = embed_pending(
+            self._store, encoder, collection_ids, self._progress(), self._batch_size, on_batch=committed
+        )
+        self.sig_progress.emit(
+            outcome.embedded, outcome.embedded, f"Embedded {outcome.embedded:,} texts in {time.monotonic() - started:.1f} s"
+        )
+        self.sig_embed_done.emit(collection_ids, outcome)
+
+    def _serve_queries(self) -> None:
+        while True:
+            try:
+                query = self._queries.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                vector = self._encoder(query.model).encode([query.text])[0]
+            except Exception as exc:  # noqa: BLE001 - reported, the service keeps going
+                self.sig_error.emit(f"Could not encode the query: {exc}")
+                continue
+            self.sig_query_done.emit(query.token, np.asarray(vector, dtype=np.float32))

@@ -1,0 +1,372 @@
+"""The main window: collections sidebar, the map in the centre, plugin docks,
+drag-and-drop import, File menu and a status bar with progress and cancel."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QWidget,
+)
+
+from core.encoder import DEFAULT_MODEL
+from core.ingest import SUPPORTED_SUFFIXES
+from core.registry import PluginRegistry
+from core.store import Store
+from gui.collections_panel import CollectionsPanel
+from gui.encoder_service import EmbedJob, EncoderService, ImportJob
+from gui.panel_base import PanelContext
+from gui.plugin_host import PluginHost
+from gui.selection_actions import SelectionActions
+from gui.session import Session
+from gui.workspace import WorkspaceController
+
+DOCK_AREAS = {"right": Qt.RightDockWidgetArea, "left": Qt.LeftDockWidgetArea, "bottom": Qt.BottomDockWidgetArea}
+DROP_HINT = (
+    "Drop text files or folders here\n\n"
+    + "  ".join(sorted({s.lstrip(".") for s in SUPPORTED_SUFFIXES if not s.endswith(".gz")}))
+    + "  (also .gz)"
+)
+
+
+class MainWindow(QMainWindow):
+    """The application window. ``open_workspace`` makes it live."""
+
+    sig_idle_changed = Signal(bool)
+
+    def __init__(self, registry: PluginRegistry, model_name: str = DEFAULT_MODEL, encoder_factory=None) -> None:
+        super().__init__()
+        self.setWindowTitle("Embedding Explorer")
+        self.setAcceptDrops(True)
+        self.resize(1280, 820)
+        self.model_name = model_name
+        self.registry = registry
+        self.context = PanelContext()
+        self.host = PluginHost(registry, self.context)
+        self.workspace = WorkspaceController(self, encoder_factory)
+        self.session: Session | None = None
+        self.service: EncoderService | None = None
+        self.selection_actions = SelectionActions(self)
+        self._build_central()
+        self._build_docks()
+        self._build_status_bar()
+        self._build_menus()
+        self._wire_context()
+        self._sidebar_timer = QTimer(self, singleShot=True, interval=500, timeout=self.collections.refresh)
+        settings = QSettings()
+        if settings.value("window/geometry") is not None:
+            self.restoreGeometry(settings.value("window/geometry"))
+            self.restoreState(settings.value("window/state"))
+
+    # ------------------------------------------------------------------ layout
+    def _build_central(self) -> None:
+        self._hint = QLabel(DROP_HINT)
+        self._hint.setAlignment(Qt.AlignCenter)
+        self._hint.setTextFormat(Qt.PlainText)
+        self._hint.setStyleSheet("font-size: 16pt; color: #777; border: 3px dashed #bbb; border-radius: 16px; margin: 40px;")
+        self._central = QStackedWidget()
+        self._central.addWidget(self._hint)
+        self.setCentralWidget(self._central)
+
+    def _build_docks(self) -> None:
+        self.collections = CollectionsPanel()
+        self.collections.sig_view_requested.connect(self._on_collections_view_requested)
+        dock = QDockWidget("Collections", self)
+        dock.setObjectName("dock-collections")
+        dock.setWidget(self.collections)
+        self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+        self.docks: dict[str, QDockWidget] = {"collections": dock}
+        tab_with: dict[str, QDockWidget] = {}
+        for slot, error in self.host.create_panels():
+            spec = slot.spec
+            widget: QWidget = slot.panel if slot.panel is not None else QLabel(f"{spec.title} failed to load:\n{error}")
+            if spec.placement == "central" and slot.panel is not None:
+                self._central.addWidget(widget)
+                self.map_panel = slot.panel
+                continue
+            dock = QDockWidget(spec.title, self)
+            dock.setObjectName(f"dock-{spec.id}")
+            dock.setWidget(widget)
+            area = DOCK_AREAS.get(spec.placement, Qt.RightDockWidgetArea)
+            self.addDockWidget(area, dock)
+            if spec.placement in tab_with:
+                self.tabifyDockWidget(tab_with[spec.placement], dock)
+            else:
+                tab_with[spec.placement] = dock
+            self.docks[spec.id] = dock
+        for first in tab_with.values():
+            first.raise_()
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self._message = QLabel("Ready")
+        self._message.setTextFormat(Qt.PlainText)
+        self._progress = QProgressBar()
+        self._progress.setMaximumWidth(260)
+        self._progress.setVisible(False)
+        self._cancel = QPushButton("Cancel")
+        self._cancel.setToolTip("Stop the running import or embedding (Esc in the status bar); finished batches are kept")
+        self._cancel.setVisible(False)
+        self._cancel.clicked.connect(self.cancel_jobs)
+        bar.addWidget(self._message, 1)
+        bar.addPermanentWidget(self._progress)
+        bar.addPermanentWidget(self._cancel)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._add_action(file_menu, "&New workspace…", QKeySequence.New, self.workspace.new_dialog)
+        self._add_action(file_menu, "&Open workspace…", QKeySequence.Open, self.workspace.open_dialog)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self.workspace.fill_recent_menu)
+        file_menu.addSeparator()
+        self._add_action(file_menu, "&Import files…", "Ctrl+I", self.import_dialog)
+        self._add_action(file_menu, "Import &folder…", "Ctrl+Shift+I", self.import_folder_dialog)
+        file_menu.addSeparator()
+        self._add_action(file_menu, "&Quit", QKeySequence.Quit, self.close)
+        view_menu = self.menuBar().addMenu("&View")
+        for name, dock in self.docks.items():
+            view_menu.addAction(dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        self._add_action(help_menu, "&Plugins…", None, self.show_plugins)
+        self._add_action(help_menu, "&About", None, self.show_about)
+
+    def _add_action(self, menu, text: str, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _wire_context(self) -> None:
+        ctx = self.context
+        ctx.sig_request_selection.connect(self._on_context_request_selection)
+        ctx.sig_request_semantic_search.connect(self._on_context_semantic_search)
+        ctx.sig_request_action.connect(self.selection_actions.run)
+        self.host.sig_layout_changed.connect(self._on_host_layout_changed)
+        self._query_token = 0
+
+    # ------------------------------------------------------------------ workspace lifecycle
+    def attach(self, store: Store) -> None:
+        """Make ``store`` the open workspace: session, encoder service, views."""
+        self.detach()
+        self.session = Session(store)
+        self.session.sig_view_loaded.connect(self._on_session_view_loaded)
+        self.session.sig_selection_changed.connect(self.context.sig_selection_changed)
+        self.session.sig_load_failed.connect(self.show_message)
+        self.context.set_text_lookup(self.session.texts)
+        self.service = self.workspace.make_service(store)
+        self.service.sig_progress.connect(self._on_service_progress)
+        self.service.sig_import_done.connect(self._on_service_import_done)
+        self.service.sig_batch_committed.connect(self._on_service_batch_committed)
+        self.service.sig_embed_done.connect(self._on_service_embed_done)
+        self.service.sig_error.connect(self._on_service_error)
+        self.service.sig_cancelled.connect(lambda: self.show_message("Cancelled — finished batches are kept."))
+        self.service.sig_busy_changed.connect(self._on_service_busy_changed)
+        self.service.sig_query_done.connect(self._on_service_query_done)
+        self.service.start()
+        self.host.set_store(store)
+        self.collections.set_store(store)
+        self.collections.select_model(self.model_name)
+        self.setWindowTitle(f"Embedding Explorer — {store.path.name}")
+        self._on_collections_view_requested(self.collections.checked_ids(), self.collections.model_id())
+        self._resume_unfinished(store)
+
+    def detach(self) -> None:
+        """Shut the open workspace down in order: service, session, store."""
+        if self.service is not None:
+            self.service.stop()
+            self.service = None
+        if self.session is not None:
+            self.session.close()
+            self.session.store.close()
+            self.session = None
+        self.host.set_data(None, "")
+        self.host.set_store(None)
+        self.collections.set_store(None)
+
+    def _resume_unfinished(self, store: Store) -> None:
+        """Embedding interrupted last time (crash, cancel, quit) picks up where it stopped."""
+        unfinished = tuple(s.collection_id for s in store.embedding_sets() if not s.complete and s.model_name == self.model_name)
+        if unfinished and self.service is not None:
+            self.service.submit(EmbedJob(unfinished, self.model_name))
+
+    # ------------------------------------------------------------------ import
+    def import_paths(self, paths: list[str]) -> None:
+        if self.service is None:
+            self.show_message("Open a workspace first.")
+            return
+        self.service.submit(ImportJob(tuple(paths), self.model_name))
+        self.show_message(f"Importing {len(paths)} item(s)…")
+
+    def import_dialog(self) -> None:
+        pattern = " ".join(f"*{s}" for s in SUPPORTED_SUFFIXES)
+        files, _ = QFileDialog.getOpenFileNames(self, "Import text files", "", f"Text corpora ({pattern});;All files (*)")
+        if files:
+            self.import_paths(files)
+
+    def import_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import a folder")
+        if folder:
+            self.import_paths([folder])
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.import_paths(paths)
+
+    def cancel_jobs(self) -> None:
+        if self.service is not None:
+            self.service.cancel()
+
+    # ------------------------------------------------------------------ service answers
+    def _on_service_progress(self, done: int, total: int, message: str) -> None:
+        self._progress.setVisible(True)
+        self._progress.setRange(0, total if total > 0 else 0)
+        if total > 0:
+            self._progress.setValue(done)
+        self._message.setText(message)
+
+    def _on_service_busy_changed(self, busy: bool) -> None:
+        self._cancel.setVisible(busy)
+        self._progress.setVisible(busy)
+        self.sig_idle_changed.emit(not busy)
+
+    def _on_service_import_done(self, outcome) -> None:
+        self.collections.refresh()
+        self.collections.select_model(self.model_name)
+        self.collections.check(outcome.all_ids)
+        report = outcome.report
+        if report.issues:
+            self.show_issues(report)
+        else:
+            self.show_message(report.summary())
+
+    def _on_service_batch_committed(self, collection_ids, done: int, total: int) -> None:
+        if not self._sidebar_timer.isActive():
+            self._sidebar_timer.start()
+        if self.session is None:
+            return
+        if self.session.model_id is None:
+            self.collections.refresh()
+            self.collections.select_model(self.model_name)
+            self._on_collections_view_requested(self.collections.checked_ids(), self.collections.model_id())
+        elif set(collection_ids) & set(self.session.collection_ids):
+            self.session.reload_soon()
+
+    def _on_service_embed_done(self, collection_ids, outcome) -> None:
+        self.collections.refresh()
+        if self.session is not None and set(collection_ids) & set(self.session.collection_ids):
+            self.session.reload()
+        note = f" · {outcome.truncated:,} texts longer than the model's limit were truncated" if outcome.truncated else ""
+        self.show_message(f"Embedded {outcome.embedded:,} texts at {outcome.rate:.1f}/s{note}")
+
+    def _on_service_error(self, message: str) -> None:
+        self.show_message(message.splitlines()[0])
+        QMessageBox.warning(self, "Embedding Explorer", message)
+
+    def _on_service_query_done(self, token: int, vector: np.ndarray) -> None:
+        if token != self._query_token or self.session is None or self.session.view is None:
+            return
+        from core.knn import query_knn
+
+        data = self.session.view.data
+        rows, scores = query_knn(data.vectors, vector[None, :], min(20, data.n))
+        self.context.sig_search_results.emit(rows[0], 1.0 - scores[0])
+
+    # ------------------------------------------------------------------ session and views
+    def _on_collections_view_requested(self, collection_ids, model_id) -> None:
+        if self.session is None:
+            return
+        if not collection_ids or model_id is None:
+            self._central.setCurrentWidget(self._hint)
+        self.session.set_view(tuple(collection_ids), model_id)
+
+    def _on_session_view_loaded(self, payload) -> None:
+        if self.session is None:
+            return
+        view = self.session.adopt(payload)
+        if view is None:
+            return
+        store = self.session.store
+        names = [c.name for c in store.collections() if c.id in view.collection_ids]
+        model = store.model(view.model_id)
+        self.context.set_data(
+            view.data.n,
+            view.labels,
+            title=", ".join(names),
+            provenance={"workspace": str(store.path), "collections": names, "model": model.name, "dim": model.dim},
+        )
+        if view.data.n and hasattr(self, "map_panel"):
+            self._central.setCurrentWidget(self.map_panel)
+        self.host.set_data(view.data, view.key)
+        self.context.sig_selection_changed.emit(self.session.selection)
+
+    def _on_context_request_selection(self, rows) -> None:
+        if self.session is not None:
+            self.session.select(rows)
+
+    def _on_context_semantic_search(self, query: str) -> None:
+        if self.service is not None and query.strip() and self.session is not None and self.session.model_id is not None:
+            model = self.session.store.model(self.session.model_id).name
+            self._query_token = self.service.encode_query(query, model)
+
+    def _on_host_layout_changed(self, coords) -> None:
+        if self.session is not None:
+            self.session.set_coords(coords)
+
+    # ------------------------------------------------------------------ messages
+    def show_message(self, text: str) -> None:
+        self._message.setText(text)
+
+    def show_issues(self, report) -> None:
+        details = "\n".join(
+            f"{Path(i.path).name}{f' line {i.line}' if i.line else ''}: {i.message}" for i in report.issues[:200]
+        )
+        self.show_message(report.summary())
+        box = QMessageBox(QMessageBox.Warning, "Import finished with problems", report.summary(), parent=self)
+        box.setTextFormat(Qt.PlainText)
+        box.setDetailedText(details)
+        box.setModal(False)
+        box.show()
+
+    def show_plugins(self) -> None:
+        lines = [f"✓ {s.title} ({s.id})" for s in self.registry.specs]
+        lines += [f"✗ {b.name}: {b.error}" for b in self.registry.broken]
+        box = QMessageBox(QMessageBox.Information, "Plugins", "\n".join(lines), parent=self)
+        box.setTextFormat(Qt.PlainText)
+        box.exec()
+
+    def show_about(self) -> None:
+        from core.versions import version_report
+
+        box = QMessageBox(QMessageBox.Information, "About Embedding Explorer", version_report(), parent=self)
+        box.setTextFormat(Qt.PlainText)
+        box.exec()
+
+    # ------------------------------------------------------------------ shutdown
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.service is not None and self.service.busy and not self.workspace.confirm_quit_while_busy():
+            event.ignore()
+            return
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        self.host.shutdown()
+        self.detach()
+        event.accept()

@@ -1,0 +1,92 @@
+"""What the user can do with a selection: see it as a table, export it, make a
+new collection of it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QTableWidget, QTableWidgetItem, QVBoxLayout
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+EXPORT_FILTER = "CSV (*.csv);;Parquet (*.parquet);;JSON lines (*.jsonl)"
+
+
+class SelectionActions:
+    """Handles ``PanelContext.sig_request_action`` for the main window."""
+
+    def __init__(self, window: "MainWindow") -> None:
+        self.window = window
+
+    def run(self, name: str, rows) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.window.session is None or self.window.session.view is None or rows.size == 0:
+            self.window.show_message("Select some points first.")
+            return
+        handler = {"show_table": self.show_table, "export_selection": self.export, "new_collection": self.new_collection}.get(name)
+        if handler is None:
+            self.window.show_message(f"Unknown action {name!r}")
+            return
+        handler(rows)
+
+    def table(self, rows: np.ndarray) -> dict[str, list]:
+        """Text, metadata, coordinates and every per-point measure of the selected rows."""
+        session = self.window.session
+        data = session.view.data
+        columns = session.store.document_table(data.doc_ids[rows])
+        if data.coords is not None:
+            columns["x"] = data.coords[rows, 0].tolist()
+            columns["y"] = data.coords[rows, 1].tolist()
+        for name, values in getattr(self.window.map_panel, "measures", {}).items():
+            if len(values) == data.n:
+                columns[name] = np.asarray(values)[rows].tolist()
+        return columns
+
+    def show_table(self, rows: np.ndarray) -> None:
+        columns = self.table(rows)
+        dialog = QDialog(self.window)
+        dialog.setWindowTitle(f"{len(rows):,} selected documents")
+        table = QTableWidget(len(rows), len(columns))
+        table.setHorizontalHeaderLabels(list(columns))
+        for c, values in enumerate(columns.values()):
+            for r, value in enumerate(values):
+                item = QTableWidgetItem("" if value is None else str(value))  # plain text, never rich text
+                item.setFlags(item.flags() & ~Qt.ItemIsEditable)
+                table.setItem(r, c, item)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(table)
+        dialog.resize(900, 500)
+        dialog.show()
+
+    def export(self, rows: np.ndarray) -> None:
+        from core.export import write_table
+
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export selection", "selection.csv", EXPORT_FILTER)
+        if not path:
+            return
+        write_table(Path(path), self.table(rows))
+        self.window.show_message(f"Exported {len(rows):,} documents to {path}")
+
+    def new_collection(self, rows: np.ndarray) -> None:
+        name, ok = QInputDialog.getText(self.window, "New collection", "Name of the new collection:", text="selection")
+        if not ok or not name.strip():
+            return
+        session = self.window.session
+        columns = session.store.document_table(session.view.data.doc_ids[rows])
+        metas = [
+            {k: v[i] for k, v in columns.items() if k not in ("id", "text", "collection") and v[i] is not None}
+            | {"from_collection": columns["collection"][i]}
+            for i in range(len(rows))
+        ]
+        store = session.store
+        collection_id = store.create_collection(name.strip(), source="selection")
+        store.add_documents(collection_id, columns["text"], metas, source="selection")
+        self.window.collections.refresh()
+        if self.window.service is not None:
+            from gui.encoder_service import EmbedJob
+
+            self.window.service.submit(EmbedJob((collection_id,), self.window.model_name))
+        self.window.show_message(f"New collection {name.strip()!r} with {len(rows):,} documents")

@@ -1,0 +1,143 @@
+"""The session: which workspace, which collections and model are in view, the
+rows loaded from it, and the selection. Lives on the GUI thread.
+
+Loading vectors is a bulk read that can take seconds at a million rows, so it
+runs on a loader thread; each load carries a generation and stale loads are
+dropped. A growing collection reloads as batches land, at most every
+``reload_interval`` seconds.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from core.plugin_api import AnalysisData
+from core.store import Store, data_key
+
+
+@dataclass(frozen=True)
+class LoadedView:
+    """Rows in view, with everything the panels need about them."""
+
+    data: AnalysisData
+    key: str
+    labels: dict[str, np.ndarray]
+    collection_ids: tuple[int, ...]
+    model_id: int
+
+
+class Session(QObject):
+    sig_view_loaded = Signal(object)  # LoadedView
+    sig_selection_changed = Signal(object)  # rows
+    sig_load_failed = Signal(str)
+
+    def __init__(self, store: Store, reload_interval: float = 4.0) -> None:
+        super().__init__()
+        self.store = store
+        self.collection_ids: tuple[int, ...] = ()
+        self.model_id: int | None = None
+        self.view: LoadedView | None = None
+        self.selection = np.empty(0, dtype=np.int64)
+        self._generation = 0
+        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loader")
+        self._reload_interval = reload_interval
+        self._last_load = 0.0
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.timeout.connect(self.reload)
+
+    # ------------------------------------------------------------------ view
+    def set_view(self, collection_ids: tuple[int, ...], model_id: int | None) -> None:
+        self.collection_ids = tuple(collection_ids)
+        self.model_id = model_id
+        self.reload()
+
+    def reload(self) -> None:
+        """Load the rows in view on the loader thread."""
+        self._generation += 1
+        self._last_load = time.monotonic()
+        if not self.collection_ids or self.model_id is None:
+            return
+        generation, ids, model_id = self._generation, self.collection_ids, self.model_id
+        self._loader.submit(self._load, generation, ids, model_id)
+
+    def reload_soon(self) -> None:
+        """Throttled reload for growing collections (after each committed batch)."""
+        if self._reload_timer.isActive():
+            return
+        wait = max(0.0, self._reload_interval - (time.monotonic() - self._last_load))
+        self._reload_timer.start(int(wait * 1000))
+
+    def _load(self, generation: int, collection_ids: tuple[int, ...], model_id: int) -> None:
+        try:
+            doc_ids, cols, vectors = self.store.load_vectors(collection_ids, model_id)
+            labels = self.store.labels(doc_ids) if len(doc_ids) else {}
+        except Exception as exc:  # noqa: BLE001 - shown in the status bar
+            self.sig_load_failed.emit(f"Could not load the embeddings: {exc}")
+            return
+        if generation != self._generation:
+            return
+        data = AnalysisData(vectors=vectors, doc_ids=doc_ids, collection_ids=cols)
+        view = LoadedView(data, data_key(model_id, doc_ids), labels, collection_ids, model_id)
+        self.sig_view_loaded.emit((generation, view))
+
+    def adopt(self, payload: tuple[int, LoadedView]) -> LoadedView | None:
+        """GUI thread: take a loaded view unless a newer load was asked for."""
+        generation, view = payload
+        if generation != self._generation:
+            return None
+        previous = self.view
+        self.view = view
+        if previous is not None and previous.data.coords is not None:
+            coords = carry_coords(previous.data.doc_ids, previous.data.coords, view.data.doc_ids)
+            self.view = dataclasses.replace(view, data=dataclasses.replace(view.data, coords=coords))
+        self.selection = carry_rows(previous, self.selection, self.view)
+        return self.view
+
+    def set_coords(self, coords: np.ndarray) -> None:
+        """Remember the latest layout, so a reload can start from it."""
+        if self.view is not None and len(coords) == self.view.data.n:
+            self.view = dataclasses.replace(self.view, data=dataclasses.replace(self.view.data, coords=coords))
+
+    # ------------------------------------------------------------------ selection
+    def select(self, rows: np.ndarray) -> None:
+        n = self.view.data.n if self.view is not None else 0
+        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        self.selection = rows[(rows >= 0) & (rows < n)]
+        self.sig_selection_changed.emit(self.selection)
+
+    def texts(self, rows: np.ndarray) -> list[str]:
+        if self.view is None:
+            return [""] * len(rows)
+        return self.store.texts(self.view.data.doc_ids[np.asarray(rows, dtype=np.int64)])
+
+    def close(self) -> None:
+        self._generation += 1
+        self._reload_timer.stop()
+        self._loader.shutdown(wait=True, cancel_futures=True)
+
+
+def carry_coords(old_ids: np.ndarray, old_coords: np.ndarray, new_ids: np.ndarray) -> np.ndarray:
+    """Coordinates of ``new_ids`` taken from the old layout; NaN for rows new to it."""
+    coords = np.full((len(new_ids), 2), np.nan, dtype=np.float32)
+    where = np.searchsorted(old_ids, new_ids)
+    where = np.clip(where, 0, max(len(old_ids) - 1, 0))
+    if len(old_ids):
+        found = old_ids[where] == new_ids
+        coords[found] = old_coords[where[found]]
+    return coords
+
+
+def carry_rows(previous: LoadedView | None, rows: np.ndarray, current: LoadedView | None) -> np.ndarray:
+    """The same documents' row numbers after a reload."""
+    if previous is None or current is None or rows.size == 0:
+        return np.empty(0, dtype=np.int64)
+    ids = previous.data.doc_ids[rows]
+    where = np.searchsorted(current.data.doc_ids, ids)
+    where = np.clip(where, 0, max(current.data.n - 1, 0))
+    return where[current.data.doc_ids[where] == ids].astype(np.int64)

@@ -1,0 +1,103 @@
+"""Opening, creating and remembering workspaces; first start with the demo corpus."""
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from core.encoder import Encoder, load_encoder
+from core.store import Store, WorkspaceError
+from gui.encoder_service import EncoderService
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+MAX_RECENT = 8
+WORKSPACE_FILTER = "Embedding Explorer workspace (*.duckdb)"
+
+
+def data_dir() -> Path:
+    """The user's data folder for this app (created on demand)."""
+    folder = Path(QStandardPaths.writableLocation(QStandardPaths.AppDataLocation))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def default_workspace_path() -> Path:
+    return data_dir() / "workspace.duckdb"
+
+
+def demo_corpus_path() -> Path:
+    return Path(str(files("assets") / "demo_corpus.csv"))
+
+
+class WorkspaceController:
+    """File-menu behaviour of the main window."""
+
+    def __init__(self, window: "MainWindow", encoder_factory: Callable[[str], Encoder] | None = None) -> None:
+        self.window = window
+        self.encoder_factory = encoder_factory or load_encoder
+
+    def make_service(self, store: Store) -> EncoderService:
+        return EncoderService(store, self.encoder_factory)
+
+    def open(self, path: str | Path, read_only: bool = False) -> bool:
+        """Open ``path`` in the window; a clear message (and False) when it cannot be opened."""
+        try:
+            store = Store.open(path, read_only=read_only)
+        except WorkspaceError as exc:
+            QMessageBox.warning(self.window, "Cannot open workspace", str(exc))
+            return False
+        self.window.attach(store)
+        self.remember(Path(path))
+        return True
+
+    def open_default(self, with_demo: bool = True) -> bool:
+        """First start: the default workspace, filled with the bundled demo corpus if empty."""
+        path = default_workspace_path()
+        if not self.open(path):
+            return False
+        store = self.window.session.store
+        if with_demo and not store.collections():
+            self.window.import_paths([str(demo_corpus_path())])
+        return True
+
+    def new_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "New workspace", str(data_dir() / "untitled.duckdb"), WORKSPACE_FILTER)
+        if path:
+            if not path.endswith(".duckdb"):
+                path += ".duckdb"
+            self.open(path)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open workspace", str(data_dir()), WORKSPACE_FILTER)
+        if path:
+            self.open(path)
+
+    def recent(self) -> list[str]:
+        value = QSettings().value("workspaces/recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def remember(self, path: Path) -> None:
+        items = [str(path.resolve())] + [p for p in self.recent() if p != str(path.resolve())]
+        QSettings().setValue("workspaces/recent", items[:MAX_RECENT])
+
+    def fill_recent_menu(self) -> None:
+        menu = self.window.recent_menu
+        menu.clear()
+        for path in self.recent():
+            action = menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self.open(p))
+        if menu.isEmpty():
+            menu.addAction("(none yet)").setEnabled(False)
+
+    def confirm_quit_while_busy(self) -> bool:
+        answer = QMessageBox.question(
+            self.window,
+            "Embedding in progress",
+            "Documents are still being embedded. Quit anyway? Finished batches are kept and the rest resumes next time.",
+        )
+        return answer == QMessageBox.Yes

@@ -1,0 +1,346 @@
+"""Anisotropy panel: score card, before/after table, cosine histogram, PC spectrum, rogue dimensions."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSpinBox,
+    QStyle,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.plugin_api import AnalysisData
+from core.progress import null_progress
+from gui.panel_base import PanelContext, PluginPanel
+from plugins.anisotropy.analysis import CORRECTIONS, AnisotropyParams, AnisotropyReport, AnisotropyResult, compute
+
+CORRECTION_LABELS = {"none": "none", "center": "center", "whiten": "whiten", "all_but_the_top": "all-but-the-top"}
+SHORT_LABELS = {"none": "none", "center": "center", "whiten": "whiten", "all_but_the_top": "ABTT"}
+
+# key, label, format, one-line meaning, source
+SCORES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("mean_cosine", "Mean cosine", "{:.3f}", "random pairs are this similar; 0 = isotropic",
+     "exact mean over all pairs i ≠ j (Ethayarajh 2019)"),
+    ("mean_vector_norm", "Mean vector norm", "{:.3f}", "length of the average unit vector; 0 = no shared direction",
+     "common-direction measure (Ethayarajh 2019; Mu & Viswanath 2018)"),
+    ("top1_variance_ratio", "Top-1 PC variance", "{:.1%}", "variance on the first principal component",
+     "PCA explained-variance ratio (Mu & Viswanath 2018)"),
+    ("top10_variance_ratio", "Top-10 PC variance", "{:.1%}", "variance on the first ten principal components",
+     "PCA explained-variance ratio (Mu & Viswanath 2018)"),
+    ("effective_rank", "Effective rank", "{:.1f}", "how many directions carry the spread (at most d)",
+     "exp of the entropy of normalised singular values (Roy & Vetterli 2007)"),
+    ("partition_isotropy", "Partition isotropy", "{:.3g}", "min/max partition function over principal axes; 1 = isotropic",
+     "I = min Z(c) / max Z(c) (Mu & Viswanath 2018)"),
+    ("isoscore", "IsoScore", "{:.3f}", "1 = equal variance in every direction, 0 = a single direction",
+     "IsoScore (Rudman et al. 2022)"),
+    ("outlier_dimensions", "Rogue dimensions", "", "dimensions whose |mean| or variance is > 3 std above average",
+     "outlier dimensions (Kovaleva et al. 2021; Timkey & van Schijndel 2021)"),
+    ("twonn", "TwoNN dimension", "{:.1f}", "intrinsic dimension from 2nd/1st neighbour distance ratios",
+     "TwoNN (Facco et al. 2017)"),
+    ("mle", "MLE dimension", "{:.1f}", "intrinsic dimension from distances to 20 neighbours",
+     "MLE (Levina & Bickel 2005, MacKay & Ghahramani averaging)"),
+    ("pca90", "PCA dimension 90%", "{:d}", "components needed for 90% of the variance", "PCA dimension"),
+    ("pca95", "PCA dimension 95%", "{:d}", "components needed for 95% of the variance", "PCA dimension"),
+)
+DIMENSION_MEASURES = {"mean": "dim_mean", "variance": "dim_var", "cosine contribution": "dim_contribution"}
+TEXT_COLOR = "#333"
+PAIR_PEN = pg.mkPen("#1f77b4", width=2)
+BASELINE_PEN = pg.mkPen("#7f7f7f", width=2, style=Qt.DashLine)
+NORMAL_BRUSH = pg.mkBrush("#9db7d5")
+OUTLIER_BRUSH = pg.mkBrush("#d62728")
+
+
+def _format(key: str, fmt: str, report: AnisotropyReport) -> str:
+    value = getattr(report, key)
+    if key == "outlier_dimensions":
+        return ", ".join(str(int(i)) for i in value) if len(value) else "none"
+    if isinstance(value, float) and not np.isfinite(value):
+        return "n/a"
+    return fmt.format(value)
+
+
+def _plain_label(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.PlainText)
+    return label
+
+
+def _plot(title: str, bottom: str, left: str) -> pg.PlotWidget:
+    widget = pg.PlotWidget(background="w")
+    item = widget.getPlotItem()
+    item.setTitle(title, color=TEXT_COLOR)
+    item.setLabel("bottom", bottom, color=TEXT_COLOR)
+    item.setLabel("left", left, color=TEXT_COLOR)
+    item.showGrid(x=True, y=True, alpha=0.2)
+    for side in ("bottom", "left"):
+        axis = item.getAxis(side)
+        axis.setTextPen(TEXT_COLOR)
+        axis.setPen("#888")
+        axis.enableAutoSIPrefix(False)
+    widget.setMinimumHeight(220)
+    return widget
+
+
+class AnisotropyPanel(PluginPanel):
+    """Scores of the selected correction, a before/after table and three charts."""
+
+    def __init__(self, context: PanelContext, params: AnisotropyParams, parent: QWidget | None = None) -> None:
+        super().__init__(context, params, parent)
+        self._result: AnisotropyResult | None = None
+        self.body.addLayout(self._build_switcher())
+        self._tabs = QTabWidget()
+        self._tabs.addTab(self._build_scores(), "Scores")
+        self._tabs.addTab(self._build_compare(), "Before/after")
+        self._hist = _plot("Cosine of random pairs", "cosine", "density")
+        self._hist.getPlotItem().addLegend(offset=(-10, 10), labelTextColor=TEXT_COLOR)
+        self._tabs.addTab(self._hist, "Cosines")
+        self._spectrum = _plot("Principal-component spectrum", "component", "explained variance ratio")
+        self._spectrum.getPlotItem().setLogMode(y=True)
+        self._tabs.addTab(self._spectrum, "Spectrum")
+        self._tabs.addTab(self._build_dimensions(), "Dimensions")
+        self.body.addWidget(self._tabs, 1)
+
+    # -- construction -------------------------------------------------------------------------
+    def _build_switcher(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(_plain_label("Correction:"))
+        self._correction = QComboBox()
+        for name in CORRECTIONS:
+            self._correction.addItem(CORRECTION_LABELS[name], name)
+        self._correction.setToolTip(
+            "What-if correction to preview: centring; whitening (Su et al. 2021); "
+            "all-but-the-top (Mu & Viswanath 2018)."
+        )
+        self._correction.setCurrentIndex(CORRECTIONS.index(self.params.correction))
+        self._correction.currentIndexChanged.connect(self._on_correction_changed)
+        row.addWidget(self._correction, 1)
+        row.addWidget(_plain_label("D:"))
+        self._abtt_d = QSpinBox()
+        self._abtt_d.setRange(0, 4096)
+        self._abtt_d.setSpecialValueText("auto")
+        self._abtt_d.setValue(self.params.abtt_d or 0)
+        self._abtt_d.setToolTip("Top directions all-but-the-top removes; auto = max(1, d/100) (Mu & Viswanath 2018).")
+        self._abtt_d.setEnabled(self.params.correction == "all_but_the_top")
+        self._abtt_d.valueChanged.connect(self._on_abtt_d_changed)
+        row.addWidget(self._abtt_d)
+        return row
+
+    def _build_scores(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self._heading = _plain_label()
+        self._heading.setStyleSheet("font-weight: bold;")
+        layout.addWidget(self._heading)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(8)
+        grid.setColumnStretch(2, 1)
+        icon = self.style().standardIcon(QStyle.SP_MessageBoxInformation)
+        self._score_rows: dict[str, tuple[QLabel, QLabel, QLabel]] = {}
+        for row, (key, label, _, meaning, _source) in enumerate(SCORES):
+            name, value, info = _plain_label(label), _plain_label("–"), QLabel()
+            info.setPixmap(icon.pixmap(14, 14))
+            value.setStyleSheet("font-weight: bold;")
+            value.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            value.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            hint = _plain_label(meaning)
+            hint.setStyleSheet("color: #666; font-size: 11px;")
+            hint.setWordWrap(True)
+            grid.addWidget(name, 2 * row, 0)
+            grid.addWidget(value, 2 * row, 1)
+            grid.addWidget(info, 2 * row, 3)
+            grid.addWidget(hint, 2 * row + 1, 0, 1, 4)
+            self._score_rows[key] = (name, value, info)
+        layout.addLayout(grid)
+        self._id_note = _plain_label()
+        self._id_note.setWordWrap(True)
+        self._id_note.setStyleSheet("color: #666;")
+        layout.addWidget(self._id_note)
+        layout.addStretch(1)
+        return page
+
+    def _build_compare(self) -> QWidget:
+        self._table = QTableWidget(len(SCORES), len(CORRECTIONS))
+        self._table.setHorizontalHeaderLabels([SHORT_LABELS[c] for c in CORRECTIONS])
+        self._table.setVerticalHeaderLabels([label for _, label, *_ in SCORES])
+        self._table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self._table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self._table.setToolTip("Each score after each correction; the selected correction is highlighted.")
+        return self._table
+
+    def _build_dimensions(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(_plain_label("Show:"))
+        self._dim_measure = QComboBox()
+        self._dim_measure.addItems(list(DIMENSION_MEASURES))
+        self._dim_measure.setToolTip(
+            "Per-dimension mean, variance, or share of the mean cosine E[u_k v_k]; rogue dimensions in red "
+            "(Kovaleva et al. 2021; Timkey & van Schijndel 2021)."
+        )
+        self._dim_measure.currentIndexChanged.connect(self._on_dim_measure_changed)
+        row.addWidget(self._dim_measure, 1)
+        layout.addLayout(row)
+        self._dims = _plot("Per-dimension statistics", "dimension", "mean")
+        layout.addWidget(self._dims, 1)
+        self._outlier_note = _plain_label()
+        self._outlier_note.setWordWrap(True)
+        layout.addWidget(self._outlier_note)
+        return page
+
+    # -- showing results ----------------------------------------------------------------------
+    def show_result(self, result: AnisotropyResult) -> None:
+        self._result = result
+        with QSignalBlocker(self._correction), QSignalBlocker(self._abtt_d):
+            self._correction.setCurrentIndex(CORRECTIONS.index(result.correction))
+            self._abtt_d.setMaximum(max(1, result.reports["none"].d))
+        self._abtt_d.setEnabled(result.correction == "all_but_the_top")
+        self._show_report()
+        self._fill_compare()
+
+    def _shown_correction(self) -> str:
+        return self._correction.currentData()
+
+    def _shown_report(self) -> AnisotropyReport | None:
+        if self._result is None:
+            return None
+        return self._result.reports.get(self._shown_correction(), self._result.reports["none"])
+
+    def _show_report(self) -> None:
+        report = self._shown_report()
+        if report is None:
+            return
+        shown = self._shown_correction() if self._shown_correction() in self._result.reports else "none"
+        self._heading.setText(f"{CORRECTION_LABELS[shown]} — {report.n:,} vectors × {report.d} dimensions")
+        for key, label, fmt, meaning, source in SCORES:
+            text = _format(key, fmt, report)
+            tip = f"{label} {text} — {meaning}. Source: {source}."
+            for widget in self._score_rows[key]:
+                widget.setToolTip(tip)
+            self._score_rows[key][1].setText(text)
+        dropped = f"; {report.id_duplicates} exact duplicates dropped" if report.id_duplicates else ""
+        self._id_note.setText(
+            f"TwoNN and MLE use {report.id_sample_size:,} sampled rows, Euclidean distances{dropped}."
+        )
+        self._draw_histogram(report)
+        self._draw_spectrum(report)
+        self._draw_dimensions()
+
+    def _fill_compare(self) -> None:
+        if self._result is None:
+            return
+        selected = CORRECTIONS.index(self._shown_correction())
+        for col, name in enumerate(CORRECTIONS):
+            report = self._result.reports.get(name)
+            for row, (key, label, fmt, meaning, source) in enumerate(SCORES):
+                item = QTableWidgetItem(_format(key, fmt, report) if report is not None else "…")
+                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                item.setToolTip(f"{label} after {CORRECTION_LABELS[name]} — {meaning}. Source: {source}.")
+                font = item.font()
+                font.setBold(col == selected)
+                item.setFont(font)
+                self._table.setItem(row, col, item)
+
+    def _draw_histogram(self, report: AnisotropyReport) -> None:
+        item = self._hist.getPlotItem()
+        item.clear()
+        both = np.concatenate([report.pair_cosines, report.baseline_cosines])
+        edges = np.linspace(float(both.min()), float(both.max()) + 1e-9, 61)
+        for values, pen, name in (
+            (report.pair_cosines, PAIR_PEN, "sampled pairs"),
+            (report.baseline_cosines, BASELINE_PEN, "isotropic baseline"),
+        ):
+            density, _ = np.histogram(values, bins=edges, density=True)
+            item.plot(edges, density, stepMode="center", pen=pen, name=name)
+        mean_line = pg.InfiniteLine(report.mean_cosine, angle=90, pen=pg.mkPen("#1f77b4", style=Qt.DotLine))
+        item.addItem(mean_line)
+
+    def _draw_spectrum(self, report: AnisotropyReport) -> None:
+        item = self._spectrum.getPlotItem()
+        item.clear()
+        ratios = report.variance_ratios
+        positive = ratios > 0
+        components = np.arange(1, ratios.size + 1)
+        item.plot(components[positive], ratios[positive], pen=PAIR_PEN, symbol="o", symbolSize=3,
+                  symbolBrush="#1f77b4", symbolPen=None)
+        item.addItem(pg.InfiniteLine(np.log10(1.0 / report.d), angle=0, pen=BASELINE_PEN,
+                                     label="isotropic 1/d", labelOpts={"color": "#555", "position": 0.85}))
+
+    def _draw_dimensions(self) -> None:
+        report = self._shown_report()
+        if report is None:
+            return
+        measure = self._dim_measure.currentText()
+        values = getattr(report, DIMENSION_MEASURES[measure])
+        item = self._dims.getPlotItem()
+        item.clear()
+        item.setLabel("left", measure, color=TEXT_COLOR)
+        mask = np.zeros(values.size, dtype=bool)
+        mask[report.outlier_dimensions] = True
+        dims = np.arange(values.size)
+        for chosen, brush in ((~mask, NORMAL_BRUSH), (mask, OUTLIER_BRUSH)):
+            if chosen.any():
+                item.addItem(pg.BarGraphItem(x=dims[chosen], height=values[chosen], width=0.8, brush=brush, pen=None))
+        rogue = _format("outlier_dimensions", "", report)
+        self._outlier_note.setText(f"Rogue dimensions (red): {rogue}")
+
+    # -- user input -----------------------------------------------------------------------------
+    def _on_correction_changed(self, index: int) -> None:
+        correction = CORRECTIONS[index]
+        self._abtt_d.setEnabled(correction == "all_but_the_top")
+        self._show_report()
+        self._fill_compare()
+        self.set_params(replace(self.params, correction=correction))
+
+    def _on_abtt_d_changed(self, value: int) -> None:
+        self.set_params(replace(self.params, abtt_d=value or None))
+
+    def _on_dim_measure_changed(self, _index: int) -> None:
+        self._draw_dimensions()
+
+    # -- export -----------------------------------------------------------------------------------
+    def figure_items(self) -> dict[str, pg.PlotItem]:
+        return {
+            "cosine_histogram": self._hist.getPlotItem(),
+            "pca_spectrum": self._spectrum.getPlotItem(),
+            "dimensions": self._dims.getPlotItem(),
+        }
+
+    def table_rows(self) -> list[dict[str, Any]]:
+        if self._result is None:
+            return []
+        rows = []
+        for name, report in self._result.reports.items():
+            numbers = report.as_dict()
+            row: dict[str, Any] = {"correction": name}
+            row.update(numbers["anisotropy"])
+            row["outlier_dimensions"] = " ".join(str(i) for i in row["outlier_dimensions"])
+            row.update(numbers["intrinsic_dimension"])
+            rows.append(row)
+        return rows
+
+    @classmethod
+    def preview(cls) -> AnisotropyPanel:
+        """Synthetic anisotropic data: Gaussian + common offset + one rogue dimension (1000 × 64)."""
+        rng = np.random.default_rng(0)
+        vectors = rng.standard_normal((1000, 64)) * 0.3 + 0.4
+        vectors[:, 7] = rng.normal(6.0, 3.0, 1000)
+        params = AnisotropyParams()
+        data = AnalysisData(vectors=vectors.astype(np.float32), doc_ids=np.arange(1000, dtype=np.int64))
+        panel = cls(PanelContext(), params)
+        panel.show_result(compute(data, params, null_progress()))
+        return panel

@@ -1,0 +1,259 @@
+"""Hubness of a kNN graph and how much each reduction removes (Qt-free).
+
+Hubness: in high dimensions a few points (hubs) turn up in very many kNN lists
+while others (antihubs) are in none (Radovanović, Nanopoulos & Ivanović, "Hubs
+in Space", JMLR 2010). The measures here follow Feldbauer & Flexer (KAIS 2019)
+and ``shared/design/metrics.md``; every function works on N_k, the
+k-occurrence vector (how many kNN lists each point is in).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Callable
+
+import numpy as np
+
+from core.plugin_api import AnalysisData, CacheableResult, KnnGraph
+from core.progress import Progress
+from plugins.hubness.reductions import METHOD_TITLES, METHODS, reduce_knn_graph
+
+K_CHOICES = (5, 10, 20, 50)
+
+
+def k_occurrence(graph, k=None):  # TEMP until plugins/neighbours/analysis.py lands
+    k = graph.k if k is None else k
+    return np.bincount(graph.indices[:, :k].ravel(), minlength=graph.n).astype(np.int64)
+TOP_HUBS = 20
+
+
+def k_skewness(occ: np.ndarray) -> float:
+    """S_Nk = E[(N_k − k)³] / std(N_k)³ with population moments (Radovanović 2010).
+
+    The mean of N_k is exactly k, so centring on the mean is centring on k.
+    A constant N_k has skewness 0. Above ~1.2 is commonly read as high hubness.
+    """
+    occ = np.asarray(occ, dtype=np.float64)
+    centred = occ - occ.mean()
+    std = np.sqrt(np.mean(centred**2))
+    return float(np.mean(centred**3) / std**3) if std > 0 else 0.0
+
+
+def robinhood(occ: np.ndarray, k: int) -> float:
+    """Robin Hood index Σ|N_k − k| / (2nk): share of occurrences to move so all
+    N_k equal k (Feldbauer, Leodolter, Grill & Flexer 2018)."""
+    occ = np.asarray(occ, dtype=np.float64)
+    return float(np.abs(occ - k).sum() / (2.0 * occ.size * k))
+
+
+def gini(occ: np.ndarray) -> float:
+    """Gini index of N_k, Σ_i Σ_j |N_i − N_j| / (2 n² mean) (Feldbauer & Flexer 2019).
+
+    0 when every point occurs equally often, → 1 when one point takes all.
+    """
+    ordered = np.sort(np.asarray(occ, dtype=np.float64))
+    n, total = ordered.size, ordered.sum()
+    if total <= 0:
+        return 0.0
+    ranks = np.arange(1, n + 1)
+    return float(np.sum((2 * ranks - n - 1) * ordered) / (n * total))
+
+
+def hub_occurrence(occ: np.ndarray, k: int) -> float:
+    """Share of all n·k kNN slots taken by hubs, hubs being N_k > 2k
+    (Flexer & Schnitzer 2015)."""
+    occ = np.asarray(occ)
+    return float(occ[occ > 2 * k].sum() / (occ.size * k))
+
+
+def antihub_occurrence(occ: np.ndarray) -> float:
+    """Share of points with N_k = 0, never anybody's neighbour (Radovanović 2010)."""
+    return float(np.mean(np.asarray(occ) == 0))
+
+
+@dataclass(frozen=True)
+class HubnessMeasures:
+    """The hubness measures of one k-occurrence vector (see metrics.md)."""
+
+    k: int
+    k_skewness: float
+    robinhood: float
+    gini: float
+    hub_occurrence: float
+    antihub_occurrence: float
+    max_occurrence: int
+
+    @classmethod
+    def from_occurrence(cls, occ: np.ndarray, k: int) -> HubnessMeasures:
+        return cls(
+            k=int(k),
+            k_skewness=k_skewness(occ),
+            robinhood=robinhood(occ, k),
+            gini=gini(occ),
+            hub_occurrence=hub_occurrence(occ, k),
+            antihub_occurrence=antihub_occurrence(occ),
+            max_occurrence=int(np.max(occ)) if np.size(occ) else 0,
+        )
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+    def to_vector(self) -> np.ndarray:
+        return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)
+
+    @classmethod
+    def from_vector(cls, values: np.ndarray) -> HubnessMeasures:
+        kwargs = {f.name: float(v) for f, v in zip(fields(cls), values)}
+        return cls(**{**kwargs, "k": int(kwargs["k"]), "max_occurrence": int(kwargs["max_occurrence"])})
+
+
+def hubness_measures(graph: KnnGraph, k: int) -> HubnessMeasures:
+    """All hubness measures of the first k columns of ``graph``."""
+    return HubnessMeasures.from_occurrence(k_occurrence(graph, k), k)
+
+
+@dataclass(frozen=True)
+class HubnessParams:
+    """What the hubness view shows.
+
+    ``candidates`` is the length of the candidate lists that reductions
+    re-rank; ``log_scale`` only changes the histogram's axis.
+    """
+
+    k: int = 10
+    reduction: str = "mutual_proximity_gaussian"
+    candidates: int = 50
+    log_scale: bool = False
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ValueError(f"k must be ≥ 1 (usual choices {K_CHOICES}), got {self.k}")
+        if self.reduction not in METHODS:
+            raise ValueError(f"unknown reduction {self.reduction!r}; expected one of {METHODS}")
+        if self.candidates < 1:
+            raise ValueError(f"candidates must be ≥ 1, got {self.candidates}")
+
+    @property
+    def graph_k(self) -> int:
+        """Columns of the shared graph: enough candidates to re-rank (≥ 2k, so a
+        reduction can change the lists even at k = 50)."""
+        return max(self.candidates, 2 * self.k)
+
+
+@dataclass(frozen=True, eq=False)
+class HubnessResult(CacheableResult):
+    """Raw N_k, N_k after the chosen reduction, and measures for every method.
+
+    ``method_measures`` maps each of ``METHODS`` to its measures *after*
+    reduction; ``measures`` are the raw (before) ones for all of them.
+    """
+
+    k: int
+    method: str
+    occurrence: np.ndarray  # (n,) int64, raw N_k
+    reduced_occurrence: np.ndarray  # (n,) int64, N_k after ``method``
+    measures: HubnessMeasures
+    method_measures: dict[str, HubnessMeasures]
+
+    @property
+    def reduced(self) -> HubnessMeasures:
+        return self.method_measures[self.method]
+
+    @property
+    def hub_rows(self) -> np.ndarray:
+        """Rows with N_k > 2k, most frequent first (ties by row)."""
+        hubs = np.flatnonzero(self.occurrence > 2 * self.k)
+        return hubs[np.argsort(-self.occurrence[hubs], kind="stable")]
+
+    @property
+    def top_hubs(self) -> np.ndarray:
+        """The ``TOP_HUBS`` rows with the largest N_k (ties by row)."""
+        return np.argsort(-self.occurrence, kind="stable")[:TOP_HUBS]
+
+    @property
+    def antihub_rows(self) -> np.ndarray:
+        """Rows with N_k = 0, ascending."""
+        return np.flatnonzero(self.occurrence == 0)
+
+    def table(self) -> list[dict[str, float | int | str]]:
+        """One row per method: every measure before and after reduction."""
+        rows = []
+        for method in METHODS:
+            row: dict[str, float | int | str] = {"method": method, "title": METHOD_TITLES[method]}
+            after = self.method_measures[method].as_dict()
+            for name, before in self.measures.as_dict().items():
+                if name != "k":
+                    row[f"{name}_before"] = before
+                    row[f"{name}_after"] = after[name]
+            rows.append(row)
+        return rows
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "k": np.array(self.k),
+            "method": np.str_(self.method),
+            "occurrence": self.occurrence,
+            "reduced_occurrence": self.reduced_occurrence,
+            "measures": self.measures.to_vector(),
+            "methods": np.array(list(self.method_measures), dtype=np.str_),
+            "method_measures": np.stack([m.to_vector() for m in self.method_measures.values()]),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> HubnessResult:
+        methods = [str(m) for m in np.asarray(arrays["methods"])]
+        return cls(
+            k=int(arrays["k"]),
+            method=str(arrays["method"]),
+            occurrence=np.asarray(arrays["occurrence"], dtype=np.int64),
+            reduced_occurrence=np.asarray(arrays["reduced_occurrence"], dtype=np.int64),
+            measures=HubnessMeasures.from_vector(arrays["measures"]),
+            method_measures={
+                m: HubnessMeasures.from_vector(v) for m, v in zip(methods, np.asarray(arrays["method_measures"]))
+            },
+        )
+
+
+def compute(data: AnalysisData, params: HubnessParams, progress: Progress) -> HubnessResult:
+    """N_k and hubness measures, raw and after each of the five reductions.
+
+    Uses the shared graph ``data.knn``; builds an exact cosine one instead if
+    that is missing, not cosine (mutual proximity and CSLS need cosine) or has
+    fewer than ``params.graph_k`` columns.
+    """
+    n, k = data.n, params.k
+    if not 1 <= k < n:
+        raise ValueError(f"k={k} needs 1 ≤ k < n (n = {n})")
+    wanted = min(params.graph_k, n - 1)
+    graph = data.knn
+    if graph is None or graph.metric != "cosine" or graph.k < wanted:
+        from core.knn import exact_knn
+
+        graph = exact_knn(data.vectors, wanted, progress=progress)
+    occurrence = k_occurrence(graph, k)
+    reduced_occurrence = occurrence
+    after: dict[str, HubnessMeasures] = {}
+    for step, method in enumerate(METHODS):
+        report = _scaled(progress, step, len(METHODS))
+        report(0, 1, METHOD_TITLES[method])
+        occ = k_occurrence(reduce_knn_graph(data.vectors, graph, method, k, report), k)
+        after[method] = HubnessMeasures.from_occurrence(occ, k)
+        if method == params.reduction:
+            reduced_occurrence = occ
+    progress(len(METHODS), len(METHODS), "hubness: done")
+    return HubnessResult(
+        k=k,
+        method=params.reduction,
+        occurrence=occurrence,
+        reduced_occurrence=reduced_occurrence,
+        measures=HubnessMeasures.from_occurrence(occurrence, k),
+        method_measures=after,
+    )
+
+
+def _scaled(progress: Progress, step: int, steps: int) -> Callable[[int, int, str], None]:
+    """Report a sub-task's (done, total) as part ``step`` of ``steps`` equal parts."""
+
+    def report(done: int, total: int, message: str) -> None:
+        progress(1000 * step + 1000 * done // max(total, 1), 1000 * steps, f"hubness: {message}")
+
+    return report

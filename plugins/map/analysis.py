@@ -1,0 +1,240 @@
+"""2-D map of the embedding space: a PCA preview at once, then UMAP.
+
+UMAP (McInnes, Healy & Melville 2018, arXiv:1802.03426) is fed the shared kNN
+graph so it skips NNDescent, and runs in a worker *process*
+(:mod:`plugins.map.umap_process`): numba's layout optimisation holds the GIL
+and would freeze the GUI even from a thread. A previous layout is honoured:
+placed rows start where they were, new rows at their nearest placed
+neighbour, and the result is rotated/scaled back onto the old frame, so a
+growing map does not jump.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.plugin_api import AnalysisData, CacheableResult, KnnGraph
+from core.progress import Progress
+
+#: ``ProjectionResult.method`` values; "seeded" = previous layout with new rows
+#: placed at their nearest placed neighbour (the preview of a growing map).
+METHODS = ("pca", "seeded", "umap", "umap-sample+transform")
+
+
+@dataclass(frozen=True)
+class MapParams:
+    """UMAP settings (names as in umap-learn).
+
+    ``random_state`` makes runs reproducible but single-threaded; ``None``
+    allows numba's parallel layout. At ``sample_fit_threshold`` rows or more,
+    UMAP is fitted on ``sample_size`` random rows and the rest transformed.
+    """
+
+    n_neighbors: int = 15
+    min_dist: float = 0.1
+    metric: str = "cosine"
+    random_state: int | None = 42
+    sample_fit_threshold: int = 200_000
+    sample_size: int = 50_000
+
+    @property
+    def graph_k(self) -> int:
+        """Columns of the shared kNN graph: UMAP counts the point itself."""
+        return self.n_neighbors - 1
+
+
+@dataclass(frozen=True)
+class ProjectionResult(CacheableResult):
+    """A 2-D layout: ``coords`` (n, 2) float32 aligned with the input rows."""
+
+    coords: np.ndarray
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)
+    elapsed: float = 0.0
+    status: str = ""
+    partial: bool = False
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "coords": np.asarray(self.coords, dtype=np.float32),
+            "method": np.str_(self.method),
+            "params": np.str_(json.dumps(self.params, sort_keys=True)),
+            "elapsed": np.asarray(self.elapsed, dtype=np.float64),
+            "status": np.str_(self.status),
+            "partial": np.asarray(self.partial),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ProjectionResult:
+        return cls(
+            coords=np.asarray(arrays["coords"], dtype=np.float32),
+            method=str(arrays["method"]),
+            params=json.loads(str(arrays["params"])),
+            elapsed=float(arrays["elapsed"]),
+            status=str(arrays["status"]),
+            partial=bool(arrays["partial"]),
+        )
+
+
+def pca_project(X: np.ndarray) -> np.ndarray:
+    """First two principal components of ``X`` as (n, 2) float32.
+
+    Eigen-decomposition of the d×d covariance (one BLAS matmul), so 100k×384
+    takes well under a second. Signs are fixed (largest loading positive) so
+    reruns give the same picture.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    n = X.shape[0]
+    out = np.zeros((n, 2), dtype=np.float32)
+    if n < 2 or X.ndim != 2 or X.shape[1] == 0:
+        return out
+    centred = X - X.mean(axis=0, dtype=np.float64).astype(np.float32)
+    cov = (centred.T @ centred).astype(np.float64)
+    eigvals, eigvecs = np.linalg.eigh(cov)
+    top = eigvecs[:, ::-1][:, :2]
+    signs = np.sign(top[np.abs(top).argmax(axis=0), np.arange(top.shape[1])])
+    top = (top * np.where(signs == 0, 1.0, signs)).astype(np.float32)
+    out[:, : top.shape[1]] = centred @ top
+    return out
+
+
+def seed_layout(
+    previous: np.ndarray, knn_indices: np.ndarray | None, seed: int | None = 0
+) -> np.ndarray:
+    """Fill the NaN rows of a previous layout so UMAP can start from it.
+
+    A new row takes the position of its nearest already-placed neighbour
+    (placement spreads through the graph, so chains of new rows work too);
+    rows with no placed neighbour go to the centroid. A tiny jitter keeps
+    coincident starts apart.
+    """
+    coords = np.array(previous, dtype=np.float32, copy=True)
+    placed = np.isfinite(coords).all(axis=1)
+    if placed.all():
+        return coords
+    if not placed.any():
+        raise ValueError("previous layout has no placed rows")
+    new_rows = np.flatnonzero(~placed)
+    if knn_indices is not None:
+        while new_rows.size:
+            neigh = knn_indices[new_rows]
+            ok = placed[neigh]
+            has = ok.any(axis=1)
+            if not has.any():
+                break
+            first = neigh[has, ok[has].argmax(axis=1)]
+            coords[new_rows[has]] = coords[first]
+            placed[new_rows[has]] = True
+            new_rows = new_rows[~has]
+    coords[new_rows] = coords[placed].mean(axis=0)
+    span = float(np.ptp(coords[placed], axis=0).max()) or 1.0
+    rng = np.random.default_rng(seed)
+    moved = ~np.isfinite(np.asarray(previous, dtype=np.float32)).all(axis=1)
+    coords[moved] += rng.normal(scale=1e-3 * span, size=(int(moved.sum()), 2)).astype(np.float32)
+    return coords
+
+
+def align_to(coords: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Similarity transform (rotation/reflection, scale, shift) of ``coords``
+    that best matches ``reference`` on its finite rows (orthogonal Procrustes).
+    """
+    ok = np.isfinite(reference).all(axis=1)
+    if ok.sum() < 3:
+        return coords
+    a = coords[ok].astype(np.float64)
+    b = reference[ok].astype(np.float64)
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    a0, b0 = a - mu_a, b - mu_b
+    norm = float((a0**2).sum())
+    if norm == 0.0:
+        return coords
+    u, s, vt = np.linalg.svd(a0.T @ b0)
+    rotation = u @ vt
+    scale = float(s.sum()) / norm
+    return ((coords - mu_a) @ rotation * scale + mu_b).astype(np.float32)
+
+
+def umap_knn(knn: KnnGraph, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+    """UMAP's precomputed-kNN arrays: the shared graph excludes self, UMAP
+    expects each row's own index first with distance 0."""
+    k = n_neighbors - 1
+    n = knn.n
+    indices = np.empty((n, n_neighbors), dtype=np.int64)
+    dists = np.empty((n, n_neighbors), dtype=np.float32)
+    indices[:, 0] = np.arange(n)
+    dists[:, 0] = 0.0
+    indices[:, 1:] = knn.indices[:, :k]
+    dists[:, 1:] = np.maximum(knn.distances[:, :k], 0.0)
+    return indices, dists
+
+
+def compute(data: AnalysisData, params: MapParams, progress: Progress) -> ProjectionResult:
+    """PCA preview (handed over through ``progress.partial``), then UMAP.
+
+    Returns the UMAP layout, or the PCA layout with a status when there are
+    too few points for UMAP (n < 4 or n <= n_neighbors).
+    """
+    from plugins.map import umap_process
+
+    start = time.perf_counter()
+    info = asdict(params)
+    n = data.n
+    progress(0, 3, "PCA preview…")
+    previous = _previous_layout(data.coords, n)
+    if n < 4 or n <= params.n_neighbors:
+        return ProjectionResult(
+            pca_project(data.vectors), "pca", info, time.perf_counter() - start,
+            status=f"Only {n} points: UMAP needs more than {max(3, params.n_neighbors)}; showing PCA.",
+        )
+    sampled = n >= params.sample_fit_threshold
+    knn = None if sampled else _usable_knn(data.knn, params)
+    if previous is None:
+        preview = ProjectionResult(pca_project(data.vectors), "pca", info, time.perf_counter() - start,
+                                   status="PCA preview; UMAP is running…", partial=True)
+    else:
+        seeded = seed_layout(previous, None if knn is None else knn.indices, params.random_state)
+        preview = ProjectionResult(seeded, "seeded", info, time.perf_counter() - start,
+                                   status="New points placed near their neighbours; UMAP is running…",
+                                   partial=True)
+    progress.partial(preview)
+    if knn is None and not sampled:
+        from core.knn import exact_knn
+
+        progress(1, 3, f"Nearest neighbours of {n:,} points…")
+        knn = exact_knn(data.vectors, params.graph_k, metric=params.metric)
+    init = None if previous is None else seed_layout(
+        previous, None if knn is None else knn.indices, params.random_state)
+    indices, dists = (None, None) if knn is None else umap_knn(knn, params.n_neighbors)
+    sample = None
+    if sampled:
+        rng = np.random.default_rng(params.random_state)
+        sample = np.sort(rng.choice(n, size=min(params.sample_size, n), replace=False))
+    coords = umap_process.run_umap(
+        data.vectors, indices, dists, init, info, sample=sample, progress=progress
+    )
+    if previous is not None:
+        coords = align_to(coords, previous)
+    progress(3, 3, "UMAP done")
+    method = "umap-sample+transform" if sampled else "umap"
+    return ProjectionResult(coords.astype(np.float32), method, info, time.perf_counter() - start)
+
+
+def _previous_layout(coords: np.ndarray | None, n: int) -> np.ndarray | None:
+    """The previous layout if it matches the rows and has placed points."""
+    if coords is None:
+        return None
+    coords = np.asarray(coords, dtype=np.float32)
+    if coords.shape != (n, 2) or not np.isfinite(coords).all(axis=1).any():
+        return None
+    return coords
+
+
+def _usable_knn(knn: KnnGraph | None, params: MapParams) -> KnnGraph | None:
+    """The shared graph if it has enough columns and the right metric."""
+    if knn is None or knn.k < params.graph_k or knn.metric != params.metric:
+        return None
+    return knn
