@@ -10,7 +10,7 @@ Typical use::
 
     report = IngestReport()
     for batch in ingest_paths(["~/corpus"], IngestOptions(), report):
-        store.add_documents(batch.texts, batch.metas, batch.source)
+        handle(batch.source, batch.texts, batch.metas)
     print(report.summary())
 """
 from __future__ import annotations
@@ -198,8 +198,10 @@ def expand_paths(paths: Iterable[str | Path], report: IngestReport) -> list[Path
                    else "no such file or folder.")
         elif is_dir:
             _walk(path, report, found, seen)
-        else:
+        elif path.is_file():
             _take_file(path, report, found, seen, None)
+        else:
+            _issue(report, path, "this is not a regular file (a device, pipe or socket), so it was skipped.")
     return found
 
 

@@ -175,7 +175,7 @@ def _json_items(tf: TextFile, ctx: FileContext) -> Iterator[Item]:
                 break
             scanner.take(",", "','")
         scanner.take("}", "',' or '}'")
-        if not lists:
+        if not lists and scanner.peek() is None:
             raise IngestError(f"{_SHAPE}; found an object without any list.")
     else:
         raise IngestError(f"{_SHAPE}; found {_kind(scanner.value()[0])}.")

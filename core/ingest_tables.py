@@ -25,7 +25,7 @@ _INT = re.compile(r"[+-]?(?:0|[1-9]\d{0,17})")
 _FLOAT = re.compile(r"[+-]?(?:(?:0|[1-9]\d*)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?")
 _DELIMITERS = ",\t;|"
 _ONE_COLUMN = "\x1f"  # a delimiter that never occurs: the whole line is one field
-_SNIFF_CHARS = 64 * 1024
+_SNIFF_CHARS = 4096  # csv.Sniffer is quadratic on unbalanced quotes: keep its sample small
 _PARQUET_SAMPLE_ROWS = 65536
 
 
@@ -106,23 +106,31 @@ def choose_text_column(stats: ColumnStats, names: list[str], override: str | Non
 def _checked_lines(tf: TextFile) -> Iterator[str]:
     for number, line, complete in tf.lines():
         if not complete:
-            raise IngestError(f"this line is longer than {MAX_DOCUMENT_CHARS:,} characters; reading stopped here.", number)
+            raise IngestError(
+                f"this line is longer than {MAX_DOCUMENT_CHARS:,} characters; reading stopped here.", number
+            )
         yield line
 
 
 def _delimiter(sample: list[str], default: str) -> str:
-    """Sniff the delimiter, trusting only one that occurs in the header line."""
+    """The delimiter: the only candidate in the header line; if several, the one giving every
+    sample row the header's width (then more columns, then csv.Sniffer's pick, then the suffix's)."""
     header = next((line for line in sample if line.strip()), "")
     present = [d for d in _DELIMITERS if d in header]
-    if not present:
-        return _ONE_COLUMN
+    if len(present) < 2:
+        return present[0] if present else _ONE_COLUMN
     try:
         sniffed = csv.Sniffer().sniff("".join(sample)[:_SNIFF_CHARS], delimiters=_DELIMITERS).delimiter
     except csv.Error:
         sniffed = ""
-    if sniffed in present:
-        return sniffed
-    return default if default in present else max(present, key=header.count)
+
+    def score(delimiter: str) -> tuple[bool, int, bool, bool]:
+        rows = [row for row in csv.reader(sample, delimiter=delimiter) if row]
+        rows = rows[:-1] if len(rows) > 2 else rows  # the last row may be cut off
+        consistent = len({len(row) for row in rows}) == 1
+        return consistent, len(rows[0]), delimiter == sniffed, delimiter == default
+
+    return max(present, key=score)
 
 
 def _header_names(row: list[str]) -> list[str]:
@@ -138,12 +146,12 @@ def _header_names(row: list[str]) -> list[str]:
 
 
 def _csv_table(tf: TextFile, ctx: FileContext) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
-    """Header names and ``(line, {column: value})`` records; blank rows are skipped."""
+    """Header names and ``(line, {column: value})`` records; blank lines are skipped."""
     lines = _checked_lines(tf)
     sample: list[str] = []
     for line in lines:
         sample.append(line)
-        if sum(map(len, sample)) > _SNIFF_CHARS or len(sample) >= 200:
+        if sum(map(len, sample)) > _SNIFF_CHARS or len(sample) >= 50:
             break
     default = "\t" if ".tsv" in ctx.path.name.lower() else ","
     reader = csv.reader(chain(sample, lines), delimiter=_delimiter(sample, default))
@@ -151,7 +159,7 @@ def _csv_table(tf: TextFile, ctx: FileContext) -> tuple[list[str], Iterator[tupl
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:
             for row in reader:
-                if any(field.strip() for field in row):
+                if len(row) > 1 or (row and row[0].strip()):  # blank lines give [] or [""]
                     yield reader.line_num, row
         except csv.Error as exc:
             raise IngestError(f"this is not valid CSV ({exc}); reading stopped here.", reader.line_num) from exc
@@ -163,7 +171,8 @@ def _csv_table(tf: TextFile, ctx: FileContext) -> tuple[list[str], Iterator[tupl
     names = _header_names(header[1])
 
     def records() -> Iterator[tuple[int, dict[str, str]]]:
-        ragged = Tally(ctx, "kept", f"the number of fields differs from the header's {len(names)}", "warning")
+        ragged = Tally(ctx, "kept", f"their number of fields differs from the header's ({len(names)}); missing "
+                       "fields were left empty, extra ones dropped", "warning")
         try:
             for line, row in body:
                 if len(row) != len(names):
@@ -247,16 +256,16 @@ def _is_binary_type(t: Any) -> bool:
     return any(kind(t) for kind in kinds)
 
 
-def json_safe(value: Any) -> Any:
+def _json_safe(value: Any) -> Any:
     """A JSON-serialisable form of an Arrow cell value (dates as ISO text, NaN as None)."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
+        return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
+        return [_json_safe(v) for v in value]
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
@@ -326,7 +335,7 @@ def _parquet_records(ctx: FileContext, pf: Any) -> Iterator[Record]:
         for field in meta_fields:
             values = batch.column(field.name).to_pylist()
             if not any(kind(field.type) for kind in plain):
-                values = [json_safe(v) for v in values]
+                values = [_json_safe(v) for v in values]
             meta_values.append((field.name, values))
         for i, value in enumerate(batch.column(text).to_pylist()):
             position += 1

@@ -117,7 +117,7 @@ class TextFile:
 
     def scrub(self, text: str) -> str:
         """Replace lone surrogates (bad bytes, or bad ``\\u`` escapes in JSON) with U+FFFD, counting them."""
-        if SURROGATES.search(text) is None:
+        if text.isascii() or SURROGATES.search(text) is None:
             return text
         text, n = SURROGATES.subn("\ufffd", text)
         self.replaced += n

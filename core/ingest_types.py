@@ -67,7 +67,11 @@ class DocumentBatch:
 
 
 class IngestReport:
-    """Issues and counts of one import; safe to read from another thread while one thread writes."""
+    """Issues and counts of one import; safe to read from another thread while one thread writes.
+
+    ``files_read`` counts files that gave at least one document; ``files_skipped``
+    lists the paths that gave none (unsupported, unreadable, broken, empty).
+    """
 
     def __init__(self) -> None:
         self.issues: list[IngestIssue] = []
@@ -92,7 +96,7 @@ class IngestReport:
             return
         mine = [i for i in self.issues[first_issue:] if i.path == str(path) and i.severity == "error"]
         if not mine:
-            self.add(IngestIssue(str(path), f"{path.name}: no text found; the file holds no non-empty text."))
+            self.add(IngestIssue(str(path), f"{path.name}: no text found in this file."))
         self.skip(path)
 
     def skip(self, path: Path | str) -> None:

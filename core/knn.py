@@ -3,13 +3,18 @@
 One graph per (embedding set, k, metric) serves the map, the neighbours, hubness and
 projection trust. Rows never see themselves; ties are broken by the lower row index.
 
-Exactness. Candidates are selected on fast float32 matrix products, then their
-distances are recomputed "canonically" in float64 from the float32 rows, so the
-same pair always gets the same float32 distance whatever the block size, and
-identical rows get exactly equal distances (exact duplicates are merged first and
-expanded afterwards). A row whose selection boundary lies within the float32
-error bound of its k-th candidate falls back to all columns within that bound, so
-no neighbour is lost to rounding.
+How the exact search stays exact and fast. Cosine is treated as half the squared
+euclidean distance of unit rows, so both metrics share one path:
+
+1. float32 ``torch.mm`` scores select ``k + margin`` candidates per row (``topk``);
+2. the candidates' distances are recomputed "canonically", pair by pair in float64
+   from the float32 rows, then rounded to float32 and sorted by (distance, index):
+   the same pair always gets the same distance whatever the block, and identical
+   rows get exactly equal distances (exact duplicates are also merged first and
+   expanded afterwards, so large duplicate groups cost nothing);
+3. a row whose k-th and last candidate lie within the float32 error bound is
+   redone with float64 scores, and if still within the (tiny) float64 bound,
+   with every column inside that bound. No neighbour is lost to rounding.
 """
 from __future__ import annotations
 
@@ -24,51 +29,58 @@ METRICS = ("cosine", "euclidean")
 EXACT_MAX_ROWS = 200_000
 _MAX_BLOCK_BYTES = 256 * 2**20  # one block's float32 score matrix
 _PAIR_CHUNK = 8192
+_KDTREE_MAX_DIM = 3  # below this, a k-d tree beats matrix products
 _EPS32 = float(np.finfo(np.float32).eps)
 
 
 @dataclass(frozen=True)
 class _Space:
-    """Rows prepared for one metric: ``fast`` feeds the float32 products,
-    ``exact`` the canonical float64 distances."""
+    """Rows prepared for one metric.
+
+    ``exact`` holds unit rows (cosine) or the rows as given (euclidean) and
+    defines the distances; ``fast`` feeds the float32 products: the same unit
+    rows, or centred rows (translation-invariant, fewer rounding errors).
+    """
 
     metric: str
-    fast: np.ndarray  # (n, d) float32: unit rows (cosine) or centred rows (euclidean)
-    exact: np.ndarray  # (n, d) float32: unit rows (cosine) or raw rows (euclidean)
-    zero: np.ndarray  # (n,) bool: zero rows (cosine distance 1 to everything)
-    centre: np.ndarray  # (d,) float64 subtracted from euclidean rows in ``fast``
+    exact: np.ndarray  # (n, d) float32, C-contiguous
+    fast: np.ndarray  # (n, d) float32, C-contiguous
+    zero: np.ndarray  # (n,) bool: zero rows, at cosine distance 1 from everything
+    centre: np.ndarray  # (d,) float32 subtracted from euclidean rows in ``fast``
 
-    def queries(self, q: np.ndarray) -> "_Space":
-        """Queries prepared the same way (same centre)."""
-        return _prepare(q, self.metric, self.centre)
+    def take(self, rows: np.ndarray) -> "_Space":
+        exact = self.exact[rows]
+        fast = exact if self.fast is self.exact else self.fast[rows]
+        return _Space(self.metric, exact, fast, self.zero[rows], self.centre)
+
+    def queries(self, x: np.ndarray) -> "_Space":
+        """Query vectors prepared the same way (same centre)."""
+        return _prepare(x, self.metric, self.centre)
 
 
 def _prepare(vectors: np.ndarray, metric: str, centre: np.ndarray | None = None) -> _Space:
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
-    x = np.asarray(vectors)
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
     if x.ndim != 2:
         raise ValueError(f"expected a 2-D array, got shape {x.shape}")
     if not np.all(np.isfinite(x)):
         raise ValueError("vectors contain NaN or infinite values")
-    x64 = x.astype(np.float64)
     if metric == "cosine":
-        norms = np.linalg.norm(x64, axis=1)
+        norms = np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64))
         zero = norms == 0
-        unit = np.ascontiguousarray((x64 / np.where(zero, 1.0, norms)[:, None]).astype(np.float32))
-        return _Space(metric, unit, unit, zero, np.zeros(x.shape[1]))
+        unit = x / np.where(zero, 1.0, norms).astype(np.float32)[:, None]
+        return _Space(metric, unit, unit, zero, np.zeros(x.shape[1], np.float32))
     if centre is None:
-        centre = x64.mean(axis=0) if len(x64) else np.zeros(x.shape[1])
-    fast = np.ascontiguousarray((x64 - centre).astype(np.float32))
-    raw = np.ascontiguousarray(x.astype(np.float32))
-    return _Space(metric, fast, raw, np.zeros(len(x), dtype=bool), centre)
+        centre = x.mean(axis=0, dtype=np.float64).astype(np.float32) if len(x) else np.zeros(x.shape[1], np.float32)
+    return _Space(metric, x, x - centre, np.zeros(len(x), dtype=bool), centre)
 
 
 def _canonical(q: _Space, rows: np.ndarray, db: _Space, cand: np.ndarray) -> np.ndarray:
     """Float32 distances of query ``rows[i]`` to database rows ``cand[i, j]``.
 
-    Cosine: ½‖u − v‖² of the unit rows (= 1 − cos, without cancellation near 0);
-    euclidean: ‖x − y‖. Summed in float64 per pair, so independent of batching.
+    ‖x − y‖² summed in float64 per pair from the ``exact`` rows (independent of
+    batching); cosine is ½‖u − v‖² of unit rows (= 1 − cos, no cancellation near 0).
     """
     pair_row = np.repeat(rows, cand.shape[1])
     pair_col = cand.ravel()
@@ -92,14 +104,81 @@ def _first_k(idx: np.ndarray, dist: np.ndarray, k: int) -> tuple[np.ndarray, np.
     return np.take_along_axis(idx, order, -1), np.take_along_axis(dist, order, -1)
 
 
-def _tolerance(q: _Space, rows: np.ndarray, db: _Space) -> np.ndarray:
-    """Per-query bound on |float32 score − canonical distance| (×2, with margin)."""
-    d = db.fast.shape[1]
-    if db.metric == "cosine":
-        return np.full(rows.size, 8.0 * (d + 4) * _EPS32)
-    big = float(np.max(np.linalg.norm(db.fast, axis=1))) if len(db.fast) else 0.0
-    qn = np.linalg.norm(q.fast[rows], axis=1)
-    return 8.0 * (d + 4) * _EPS32 * (big * big + 2.0 * qn * big + qn * qn)
+class _Scorer:
+    """Squared distances minus ‖q‖² by one matrix product in one precision."""
+
+    def __init__(self, q_rows: np.ndarray, db_rows: np.ndarray, db_zero: np.ndarray, dtype) -> None:
+        import torch
+
+        self.dtype = dtype
+        self.eps = float(torch.finfo(dtype).eps)
+        self.q_rows = q_rows
+        self.db = torch.from_numpy(db_rows).to(dtype)
+        self.sq = (self.db * self.db).sum(dim=1)
+        self.sq[torch.from_numpy(db_zero)] = 1.0  # a zero row scores ‖q‖² + 1 = 2: cosine distance 1
+        self.qsq = np.einsum("ij,ij->i", q_rows, q_rows, dtype=np.float64)
+        radius = float(self.sq.max()) ** 0.5 if len(db_rows) else 0.0
+        # twice the rounding bound of a squared distance, γ_d (‖q‖ + max‖x‖)² (Higham, ch. 3)
+        self.scale = 2.0 * self.eps * (db_rows.shape[1] + 2) * (np.sqrt(self.qsq) + radius) ** 2
+
+    def __call__(self, rows: np.ndarray) -> "torch.Tensor":
+        import torch
+
+        return torch.mm(torch.from_numpy(self.q_rows[rows]).to(self.dtype), self.db.T).mul_(-2.0).add_(self.sq)
+
+
+class _Search:
+    """Exact k nearest database rows of query rows, one block of queries at a time."""
+
+    def __init__(self, q: _Space, db: _Space, k: int, exclude: np.ndarray | None) -> None:
+        import torch
+
+        self.q, self.db, self.k, self.exclude = q, db, k, exclude
+        self.available = len(db.exact) - (0 if exclude is None else 1)
+        if not 1 <= k <= self.available:
+            raise ValueError(f"k={k} must be between 1 and {self.available}")
+        self.wide = min(self.available, k + max(8, k // 2))  # candidates before re-ranking
+        self.fast = _Scorer(q.fast, db.fast, db.zero, torch.float32)
+        self.precise: _Scorer | None = None  # float64 on the exact rows, built on first need
+
+    def run(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        idx, dist, unsure, _, _ = self._pick(rows, self.fast)
+        if unsure.any():
+            if self.precise is None:
+                self.precise = _Scorer(self.q.exact, self.db.exact, self.db.zero, torch.float64)
+            sub = rows[unsure]
+            sub_idx, sub_dist, still, scores, limit = self._pick(sub, self.precise)
+            for r in np.flatnonzero(still):  # genuine near-ties: every column within the bound
+                near = torch.nonzero(scores[r] <= limit[r]).squeeze(1).numpy()
+                dists = _canonical(self.q, sub[r : r + 1], self.db, near[None, :])[0]
+                sub_idx[r], sub_dist[r] = _first_k(near, dists, self.k)
+            idx[unsure], dist[unsure] = sub_idx, sub_dist
+        return idx, dist
+
+    def _pick(self, rows: np.ndarray, scorer: _Scorer):
+        """Re-rank the ``wide`` best-scoring columns canonically; flag rows whose
+        k-th and last candidates are closer than the rounding bound."""
+        import torch
+
+        scores = scorer(rows)
+        scores[torch.from_numpy(np.flatnonzero(self.q.zero[rows]))] = 2.0  # zero query: all at distance 1
+        if self.exclude is not None:
+            own = self.exclude[rows]
+            hit = np.flatnonzero(own >= 0)
+            scores[torch.from_numpy(hit), torch.from_numpy(own[hit])] = float("inf")
+        vals, cand = torch.topk(scores, self.wide, dim=1, largest=False, sorted=True)
+        vals, cand = vals.double().numpy(), cand.numpy()
+        idx, dist = _first_k(cand, _canonical(self.q, rows, self.db, cand), self.k)
+        kth = vals[:, self.k - 1]
+        # rounding of the scores plus a few float32 ulps of the final distances
+        tol = scorer.scale[rows] + 8.0 * _EPS32 * np.abs(kth + scorer.qsq[rows])
+        if self.wide == self.available:
+            unsure = np.zeros(rows.size, dtype=bool)
+        else:
+            unsure = vals[:, self.wide - 1] - kth <= tol
+        return idx, dist, unsure, scores, kth + tol
 
 
 def _blocked_knn(
@@ -111,43 +190,57 @@ def _blocked_knn(
     progress: Progress | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest database rows of every query row; ``exclude[i]`` (≥ 0) is skipped."""
-    import torch
-
-    n_q, n_db = len(q.fast), len(db.fast)
-    available = n_db - (0 if exclude is None else 1)
-    if not 1 <= k <= available:
-        raise ValueError(f"k={k} must be between 1 and {available}")
-    wide = min(available, k + max(8, k // 2))  # selected columns before exact re-ranking
-    dbt = torch.from_numpy(db.fast)
-    sq = (dbt * dbt).sum(dim=1) if db.metric == "euclidean" else None
-    qsq = (q.fast.astype(np.float64) ** 2).sum(axis=1) if db.metric == "euclidean" else None
-    step = max(1, min(int(block_size), _MAX_BLOCK_BYTES // (4 * max(n_db, 1))))
+    if db.metric == "euclidean" and db.exact.shape[1] <= _KDTREE_MAX_DIM:
+        return _kdtree_knn(q, db, k, exclude, progress)
+    search = _Search(q, db, k, exclude)
+    n_q = len(q.exact)
+    step = max(1, min(int(block_size), _MAX_BLOCK_BYTES // (4 * max(len(db.exact), 1))))
     out_idx = np.empty((n_q, k), dtype=np.int64)
     out_dist = np.empty((n_q, k), dtype=np.float32)
     for start in range(0, n_q, step):
         rows = np.arange(start, min(start + step, n_q))
-        scores = torch.mm(torch.from_numpy(q.fast[rows]), dbt.T)
-        if sq is None:
-            scores.neg_()  # distance − 1
-        else:
-            scores.mul_(-2.0).add_(sq)  # squared distance − ‖q‖²
+        out_idx[rows], out_dist[rows] = search.run(rows)
+        if progress is not None:
+            progress(int(rows[-1]) + 1, n_q, "nearest neighbours")
+    return out_idx, out_dist
+
+
+def _kdtree_knn(
+    q: _Space, db: _Space, k: int, exclude: np.ndarray | None, progress: Progress | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Low-dimensional euclidean search (map coordinates) with a k-d tree, same
+    canonical distances and tie rule as the blocked search."""
+    from scipy.spatial import cKDTree
+
+    n_db = len(db.exact)
+    available = n_db - (0 if exclude is None else 1)
+    if not 1 <= k <= available:
+        raise ValueError(f"k={k} must be between 1 and {available}")
+    wide = min(n_db, k + max(8, k // 2) + (0 if exclude is None else 1))
+    tree = cKDTree(db.exact.astype(np.float64))
+    n_q = len(q.exact)
+    out_idx = np.empty((n_q, k), dtype=np.int64)
+    out_dist = np.empty((n_q, k), dtype=np.float32)
+    step = 65536
+    for start in range(0, n_q, step):
+        rows = np.arange(start, min(start + step, n_q))
+        points = q.exact[rows].astype(np.float64)
+        tree_dist, cand = tree.query(points, k=wide)
+        tree_dist, cand = tree_dist.reshape(rows.size, wide), cand.reshape(rows.size, wide)
+        dist = _canonical(q, rows, db, cand)
         if exclude is not None:
-            own = exclude[rows]
-            hit = np.flatnonzero(own >= 0)
-            scores[torch.from_numpy(hit), torch.from_numpy(own[hit])] = float("inf")
-        vals, cand = torch.topk(scores, wide, dim=1, largest=False, sorted=True)
-        vals, cand = vals.numpy().astype(np.float64), cand.numpy()
-        tol = _tolerance(q, rows, db)
-        if sq is not None:  # compare squared distances on the distance scale of the bound
-            vals = vals + qsq[rows][:, None]
-        idx, dist = _first_k(cand, _canonical(q, rows, db, cand), k)
-        out_idx[rows], out_dist[rows] = idx, dist
-        if wide < available:
-            for r in np.flatnonzero(vals[:, wide - 1] - vals[:, k - 1] <= tol):
-                limit = vals[r, k - 1] + tol[r] - (0.0 if sq is None else qsq[rows[r]])
-                near = torch.nonzero(scores[r] <= limit).squeeze(1).numpy()
-                near_idx, near_dist = _first_k(near, _canonical(q, rows[r : r + 1], db, near[None, :])[0], k)
-                out_idx[rows[r]], out_dist[rows[r]] = near_idx, near_dist
+            own = cand == exclude[rows][:, None]
+            dist[own], tree_dist[own] = np.inf, np.inf
+        out_idx[rows], out_dist[rows] = _first_k(cand, dist, k)
+        kth = np.sort(tree_dist, axis=1)[:, k - 1]
+        limit = kth * (1.0 + 8.0 * _EPS32) + 1e-300
+        unsure = np.zeros(rows.size, dtype=bool) if wide == n_db else tree_dist.max(axis=1) <= limit
+        for r in np.flatnonzero(unsure):
+            near = np.asarray(tree.query_ball_point(points[r], limit[r]), dtype=np.int64)
+            if exclude is not None:
+                near = near[near != exclude[rows[r]]]
+            near_dist = _canonical(q, rows[r : r + 1], db, near[None, :])[0]
+            out_idx[rows[r]], out_dist[rows[r]] = _first_k(near, near_dist, k)
         if progress is not None:
             progress(int(rows[-1]) + 1, n_q, "nearest neighbours")
     return out_idx, out_dist
@@ -223,14 +316,14 @@ def exact_knn(
         int64 indices and float32 distances, ascending, ties by lower row index.
     """
     space = _prepare(vectors, metric)
-    n = len(space.fast)
+    n = len(space.exact)
     if not 1 <= k <= n - 1:
         raise ValueError(f"k={k} must be between 1 and n - 1 = {n - 1}")
     first, inverse = _unique_rows(space.exact)
     if first.size == n:
         idx, dist = _blocked_knn(space, space, k, np.arange(n), block_size, progress)
         return KnnGraph(idx, dist, metric)
-    distinct = _take(space, first)
+    distinct = space.take(first)
     m = first.size
     if m > 1:
         g_idx, g_dist = _blocked_knn(distinct, distinct, min(k, m - 1), np.arange(m), block_size, progress)
@@ -239,10 +332,6 @@ def exact_knn(
     own = np.where(distinct.zero, 1.0, 0.0).astype(np.float32)
     idx, dist = _expand(inverse, g_idx, g_dist, own, k)
     return KnnGraph(idx, dist, metric)
-
-
-def _take(space: _Space, rows: np.ndarray) -> _Space:
-    return _Space(space.metric, space.fast[rows], space.exact[rows], space.zero[rows], space.centre)
 
 
 def query_knn(
@@ -260,7 +349,7 @@ def query_knn(
     """
     db = _prepare(vectors, metric)
     q = db.queries(np.atleast_2d(queries))
-    skip = None if exclude is None else np.asarray(exclude, dtype=np.int64).reshape(len(q.fast))
+    skip = None if exclude is None else np.asarray(exclude, dtype=np.int64).reshape(len(q.exact))
     return _blocked_knn(q, db, k, skip, 2048, None)
 
 

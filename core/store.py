@@ -304,6 +304,13 @@ class Store:
         finally:
             cur.unregister("_ids")
 
+    def hashes(self, doc_ids: np.ndarray | Sequence[int]) -> np.ndarray:
+        """Content sha256 of ``doc_ids``, in the order given (exact-duplicate detection)."""
+        ids = np.asarray(doc_ids, dtype=np.int64)
+        table = self._select_by_ids("SELECT id, sha256 FROM documents", ids)
+        lookup = dict(zip(table["id"].to_numpy(), table["sha256"].to_pylist()))
+        return np.array([lookup.get(int(i), "") for i in ids], dtype=object)
+
     def search_text(self, collection_ids: Sequence[int], needle: str) -> np.ndarray:
         """Document ids in ``collection_ids`` whose text contains ``needle`` (case-insensitive)."""
         rows = self._cur().execute(
@@ -464,7 +471,8 @@ class Store:
         if len(ids) == 0:
             return ids, cols, np.zeros((0, 0), dtype=np.float32)
         flat = table["vector"].combine_chunks().flatten().to_numpy(zero_copy_only=False)
-        return ids, cols, np.ascontiguousarray(flat.reshape(len(ids), -1), dtype=np.float32)
+        # a writable copy: Arrow's buffers are read-only and torch refuses those without a warning
+        return ids, cols, np.array(flat.reshape(len(ids), -1), dtype=np.float32, order="C")
 
     def truncated_count(self, collection_ids: Sequence[int], model_id: int) -> int:
         return int(

@@ -12,6 +12,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from core.registry import discover
+from gui.workspace import demo_corpus_path
 
 APP_ID = "embedding-explorer"
 SMOKE_TIMEOUT_S = 600
@@ -48,6 +49,8 @@ def run_gui(args: argparse.Namespace) -> int:
     if args.smoke_test:
         if not opened:
             return 1
+        if not window.session.store.collections():
+            window.import_paths([str(demo_corpus_path())])
         return _smoke(app, window)
     return app.exec()
 

@@ -39,6 +39,7 @@ class CollectionsPanel(QWidget):
         layout.addWidget(self._tree, 1)
         layout.addWidget(self._hint)
         self._updating = False
+        self.setMinimumWidth(280)
 
     def set_store(self, store: Store | None) -> None:
         self._store = store

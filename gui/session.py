@@ -82,7 +82,11 @@ class Session(QObject):
             return
         if generation != self._generation:
             return
-        data = AnalysisData(vectors=vectors, doc_ids=doc_ids, collection_ids=cols)
+        extras = {
+            "hashes": self.store.hashes(doc_ids),
+            "collection_names": {c.id: c.name for c in self.store.collections()},
+        }
+        data = AnalysisData(vectors=vectors, doc_ids=doc_ids, collection_ids=cols, extras=extras)
         view = LoadedView(data, data_key(model_id, doc_ids), labels, collection_ids, model_id)
         self.sig_view_loaded.emit((generation, view))
 

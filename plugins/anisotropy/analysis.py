@@ -18,6 +18,7 @@ from core.progress import Progress
 from plugins.anisotropy.corrections import (
     CORRECTIONS,
     _apply_correction,
+    _corrected_moments,
     all_but_the_top,
     center,
     default_abtt_d,
@@ -71,7 +72,7 @@ __all__ = [
     "whiten",
 ]
 
-_STAGES = 5  # progress steps per report (see _report)
+_STAGES = 4  # progress steps per report (see _report)
 
 
 @dataclass(frozen=True)
@@ -197,13 +198,9 @@ class AnisotropyResult(CacheableResult):
         return cls(str(arrays["correction"]), int(arrays["abtt_d"]), reports)
 
 
-def _report(
-    X: np.ndarray, params: AnisotropyParams, step: Callable[[str], None], moments: _Moments | None = None
-) -> AnisotropyReport:
-    """All measures of ``X``; ``step(message)`` is called before each of ``_STAGES`` stages."""
+def _report(X: np.ndarray, m: _Moments, params: AnisotropyParams, step: Callable[[str], None]) -> AnisotropyReport:
+    """All measures of ``X`` with moments ``m``; ``step(message)`` precedes each of ``_STAGES`` stages."""
     n, d = X.shape
-    step("principal components")
-    m = moments if moments is not None else _moments(X)
     ratios = _variance_ratios(m.eigvals)
     step("mean cosine and dimensions")
     s, sq = _unit_sums(X)
@@ -261,8 +258,11 @@ def compute(data: AnalysisData, params: AnisotropyParams, progress: Progress) ->
     reports: dict[str, AnisotropyReport] = {}
     for name in CORRECTIONS:
         step(f"{name}: applying correction")
-        Y = X if name == "none" else _apply_correction(X, name, D, raw)
-        reports[name] = _report(Y, params, lambda msg: step(f"{name}: {msg}"), raw if Y is X else None)
+        if name == "none":
+            Y, m = X, raw
+        else:
+            Y, m = _apply_correction(X, name, D, raw), _corrected_moments(name, raw, D)
+        reports[name] = _report(Y, m, params, lambda msg: step(f"{name}: {msg}"))
         if len(reports) < len(CORRECTIONS):
             progress.partial(AnisotropyResult(params.correction, D, dict(reports)))
     progress(total, total, "done")

@@ -2,9 +2,12 @@
 
 Each returns a new array (the input is never modified), of the input's float
 dtype. The ``_``-variants take precomputed moments so ``compute`` reuses the
-single pass it already made over the raw vectors.
+single pass it already made over the raw vectors, and derives the moments of
+each corrected set from them exactly (:func:`_corrected_moments`).
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -19,13 +22,18 @@ def default_abtt_d(d: int) -> int:
     return max(1, d // 100)
 
 
+def _kept(m: _Moments) -> np.ndarray:
+    """Principal directions whitening keeps (eigenvalue above ``WHITEN_RTOL`` × the largest)."""
+    return m.eigvals > WHITEN_RTOL * m.eigvals[0]
+
+
 def _center(X: np.ndarray, m: _Moments) -> np.ndarray:
     return X - m.mean.astype(X.dtype)
 
 
 def _whiten(X: np.ndarray, m: _Moments) -> np.ndarray:
     scale = np.zeros_like(m.eigvals)
-    kept = m.eigvals > WHITEN_RTOL * m.eigvals[0]
+    kept = _kept(m)
     scale[kept] = 1.0 / np.sqrt(m.eigvals[kept])
     return _center(X, m) @ (m.eigvecs * scale).astype(X.dtype)
 
@@ -70,4 +78,25 @@ def _apply_correction(X: np.ndarray, name: str, D: int, m: _Moments) -> np.ndarr
         return _whiten(X, m)
     if name == "all_but_the_top":
         return _all_but_the_top(X, m, D)
+    raise ValueError(f"unknown correction {name!r}; expected one of {CORRECTIONS}")
+
+
+def _corrected_moments(name: str, m: _Moments, D: int) -> _Moments:
+    """Moments of correction ``name``'s output, derived exactly from the raw moments ``m``.
+
+    Centring keeps the covariance; whitening makes it the identity on the kept
+    directions (in principal coordinates); all-but-the-top zeroes the top D
+    eigenvalues. Saves one O(nd²) pass per correction.
+    """
+    zero = np.zeros_like(m.mean)
+    if name == "center":
+        return replace(m, mean=zero)
+    if name == "whiten":
+        kept = _kept(m).astype(np.float64)  # descending already: kept directions come first
+        return _Moments(m.n, zero, np.diag(kept), kept, np.eye(kept.size))
+    if name == "all_but_the_top":
+        D = max(0, min(D, m.eigvals.size))
+        values = np.concatenate([m.eigvals[D:], np.zeros(D)])
+        vectors = np.concatenate([m.eigvecs[:, D:], m.eigvecs[:, :D]], axis=1)
+        return _Moments(m.n, zero, (vectors * values) @ vectors.T, values, vectors)
     raise ValueError(f"unknown correction {name!r}; expected one of {CORRECTIONS}")

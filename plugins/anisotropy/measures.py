@@ -216,9 +216,16 @@ def isoscore(X: np.ndarray) -> float:
 
 
 def _outlier_mask(mean: np.ndarray, var: np.ndarray) -> np.ndarray:
-    """Dimensions whose |mean| or variance exceeds the average + 3 std over dimensions."""
+    """Dimensions whose |mean| or variance exceeds the average + 3 std over dimensions.
+
+    Margins below 1e-6 of the data's scale are rounding noise, not outliers (after
+    centring every mean is ~1e-17, after whitening every variance is 1 ± 1e-16).
+    """
+    scale2 = float(var.mean() + (mean**2).mean())
     size = np.abs(mean)
-    return (size > size.mean() + 3 * size.std()) | (var > var.mean() + 3 * var.std())
+    return (size > size.mean() + 3 * size.std() + 1e-6 * np.sqrt(scale2)) | (
+        var > var.mean() + 3 * var.std() + 1e-6 * scale2
+    )
 
 
 def dimension_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -42,7 +42,8 @@ SCORES: tuple[tuple[str, str, str, str, str], ...] = (
      "PCA explained-variance ratio (Mu & Viswanath 2018)"),
     ("effective_rank", "Effective rank", "{:.1f}", "how many directions carry the spread (at most d)",
      "exp of the entropy of normalised singular values (Roy & Vetterli 2007)"),
-    ("partition_isotropy", "Partition isotropy", "{:.3g}", "min/max partition function over principal axes; 1 = isotropic",
+    ("partition_isotropy", "Partition isotropy", "{:.3g}",
+     "min/max partition function over principal axes; 1 = isotropic",
      "I = min Z(c) / max Z(c) (Mu & Viswanath 2018)"),
     ("isoscore", "IsoScore", "{:.3f}", "1 = equal variance in every direction, 0 = a single direction",
      "IsoScore (Rudman et al. 2022)"),
@@ -61,6 +62,7 @@ PAIR_PEN = pg.mkPen("#1f77b4", width=2)
 BASELINE_PEN = pg.mkPen("#7f7f7f", width=2, style=Qt.DashLine)
 NORMAL_BRUSH = pg.mkBrush("#9db7d5")
 OUTLIER_BRUSH = pg.mkBrush("#d62728")
+LEGEND_BRUSH = pg.mkBrush(255, 255, 255, 210)
 
 
 def _format(key: str, fmt: str, report: AnisotropyReport) -> str:
@@ -105,7 +107,7 @@ class AnisotropyPanel(PluginPanel):
         self._tabs.addTab(self._build_scores(), "Scores")
         self._tabs.addTab(self._build_compare(), "Before/after")
         self._hist = _plot("Cosine of random pairs", "cosine", "density")
-        self._hist.getPlotItem().addLegend(offset=(-10, 10), labelTextColor=TEXT_COLOR)
+        self._hist.getPlotItem().addLegend(offset=(-10, 10), labelTextColor=TEXT_COLOR, brush=LEGEND_BRUSH)
         self._tabs.addTab(self._hist, "Cosines")
         self._spectrum = _plot("Principal-component spectrum", "component", "explained variance ratio")
         self._spectrum.getPlotItem().setLogMode(y=True)
@@ -295,8 +297,10 @@ class AnisotropyPanel(PluginPanel):
         for chosen, brush in ((~mask, NORMAL_BRUSH), (mask, OUTLIER_BRUSH)):
             if chosen.any():
                 item.addItem(pg.BarGraphItem(x=dims[chosen], height=values[chosen], width=0.8, brush=brush, pen=None))
-        rogue = _format("outlier_dimensions", "", report)
-        self._outlier_note.setText(f"Rogue dimensions (red): {rogue}")
+        note = f"Rogue dimensions (red): {_format('outlier_dimensions', '', report)}"
+        if self._shown_correction() == "whiten" and "whiten" in self._result.reports:
+            note += ". Whitened axes are the principal components, not the original dimensions."
+        self._outlier_note.setText(note)
 
     # -- user input -----------------------------------------------------------------------------
     def _on_correction_changed(self, index: int) -> None:

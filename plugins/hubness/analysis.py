@@ -16,13 +16,9 @@ import numpy as np
 from core.plugin_api import AnalysisData, CacheableResult, KnnGraph
 from core.progress import Progress
 from plugins.hubness.reductions import METHOD_TITLES, METHODS, reduce_knn_graph
+from plugins.neighbours.analysis import k_occurrence
 
 K_CHOICES = (5, 10, 20, 50)
-
-
-def k_occurrence(graph, k=None):  # TEMP until plugins/neighbours/analysis.py lands
-    k = graph.k if k is None else k
-    return np.bincount(graph.indices[:, :k].ravel(), minlength=graph.n).astype(np.int64)
 TOP_HUBS = 20
 
 

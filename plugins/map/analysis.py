@@ -5,7 +5,7 @@ graph so it skips NNDescent, and runs in a worker *process*
 (:mod:`plugins.map.umap_process`): numba's layout optimisation holds the GIL
 and would freeze the GUI even from a thread. A previous layout is honoured:
 placed rows start where they were, new rows at their nearest placed
-neighbour, and the result is rotated/scaled back onto the old frame, so a
+neighbour, and the result is mapped back onto the old frame, so a
 growing map does not jump.
 """
 from __future__ import annotations
@@ -49,7 +49,11 @@ class MapParams:
 
 @dataclass(frozen=True)
 class ProjectionResult(CacheableResult):
-    """A 2-D layout: ``coords`` (n, 2) float32 aligned with the input rows."""
+    """A 2-D layout: ``coords`` (n, 2) float32 aligned with the input rows.
+
+    ``keeps_frame`` says the coords continue the previous layout's frame
+    (seeded, or aligned onto it), so a view may keep its zoom.
+    """
 
     coords: np.ndarray
     method: str
@@ -57,6 +61,7 @@ class ProjectionResult(CacheableResult):
     elapsed: float = 0.0
     status: str = ""
     partial: bool = False
+    keeps_frame: bool = False
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {
@@ -66,6 +71,7 @@ class ProjectionResult(CacheableResult):
             "elapsed": np.asarray(self.elapsed, dtype=np.float64),
             "status": np.str_(self.status),
             "partial": np.asarray(self.partial),
+            "keeps_frame": np.asarray(self.keeps_frame),
         }
 
     @classmethod
@@ -77,14 +83,16 @@ class ProjectionResult(CacheableResult):
             elapsed=float(arrays["elapsed"]),
             status=str(arrays["status"]),
             partial=bool(arrays["partial"]),
+            keeps_frame=bool(arrays.get("keeps_frame", False)),  # absent in caches from before it existed
         )
 
 
-def pca_project(X: np.ndarray) -> np.ndarray:
+def pca_project(X: np.ndarray, fit_rows: int = 20_000) -> np.ndarray:
     """First two principal components of ``X`` as (n, 2) float32.
 
-    Eigen-decomposition of the d×d covariance (one BLAS matmul), so 100k×384
-    takes well under a second. Signs are fixed (largest loading positive) so
+    The axes come from the d×d covariance of at most ``fit_rows`` rows (a fixed
+    random sample: a preview needs no more, and 100k×384 then takes ~0.2 s);
+    every row is projected. Signs are fixed (largest loading positive) so
     reruns give the same picture.
     """
     X = np.asarray(X, dtype=np.float32)
@@ -92,13 +100,14 @@ def pca_project(X: np.ndarray) -> np.ndarray:
     out = np.zeros((n, 2), dtype=np.float32)
     if n < 2 or X.ndim != 2 or X.shape[1] == 0:
         return out
-    centred = X - X.mean(axis=0, dtype=np.float64).astype(np.float32)
-    cov = (centred.T @ centred).astype(np.float64)
-    eigvals, eigvecs = np.linalg.eigh(cov)
+    mean = X.mean(axis=0, dtype=np.float64).astype(np.float32)
+    fit = X if n <= fit_rows else X[np.sort(np.random.default_rng(0).choice(n, fit_rows, replace=False))]
+    centred = fit - mean
+    _, eigvecs = np.linalg.eigh((centred.T @ centred).astype(np.float64))
     top = eigvecs[:, ::-1][:, :2]
     signs = np.sign(top[np.abs(top).argmax(axis=0), np.arange(top.shape[1])])
     top = (top * np.where(signs == 0, 1.0, signs)).astype(np.float32)
-    out[:, : top.shape[1]] = centred @ top
+    out[:, : top.shape[1]] = X @ top - mean @ top
     return out
 
 
@@ -139,23 +148,26 @@ def seed_layout(
 
 
 def align_to(coords: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Similarity transform (rotation/reflection, scale, shift) of ``coords``
-    that best matches ``reference`` on its finite rows (orthogonal Procrustes).
+    """Rotate, reflect, scale and shift ``coords`` onto ``reference`` (Procrustes,
+    least squares on the finite rows of ``reference``).
+
+    A similarity transform keeps UMAP's geometry: an affine fit would match the
+    previous layout more closely (cluster centres move ~1% of the span instead
+    of ~10% on a growing map) but would stretch the map along the old PCA axes,
+    and a stretched map misleads more than a slightly moved one.
     """
     ok = np.isfinite(reference).all(axis=1)
     if ok.sum() < 3:
         return coords
-    a = coords[ok].astype(np.float64)
-    b = reference[ok].astype(np.float64)
-    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
-    a0, b0 = a - mu_a, b - mu_b
-    norm = float((a0**2).sum())
-    if norm == 0.0:
-        return coords
-    u, s, vt = np.linalg.svd(a0.T @ b0)
+    src = coords[ok].astype(np.float64)
+    dst = reference[ok].astype(np.float64)
+    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
+    a, b = src - src_mean, dst - dst_mean
+    u, sigma, vt = np.linalg.svd(a.T @ b)
     rotation = u @ vt
-    scale = float(s.sum()) / norm
-    return ((coords - mu_a) @ rotation * scale + mu_b).astype(np.float32)
+    norm = (a**2).sum()
+    scale = sigma.sum() / norm if norm > 0 else 1.0
+    return ((coords - src_mean) @ rotation * scale + dst_mean).astype(np.float32)
 
 
 def umap_knn(knn: KnnGraph, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
@@ -199,7 +211,7 @@ def compute(data: AnalysisData, params: MapParams, progress: Progress) -> Projec
         seeded = seed_layout(previous, None if knn is None else knn.indices, params.random_state)
         preview = ProjectionResult(seeded, "seeded", info, time.perf_counter() - start,
                                    status="New points placed near their neighbours; UMAP is running…",
-                                   partial=True)
+                                   partial=True, keeps_frame=True)
     progress.partial(preview)
     if knn is None and not sampled:
         from core.knn import exact_knn
@@ -220,7 +232,8 @@ def compute(data: AnalysisData, params: MapParams, progress: Progress) -> Projec
         coords = align_to(coords, previous)
     progress(3, 3, "UMAP done")
     method = "umap-sample+transform" if sampled else "umap"
-    return ProjectionResult(coords.astype(np.float32), method, info, time.perf_counter() - start)
+    return ProjectionResult(coords.astype(np.float32), method, info, time.perf_counter() - start,
+                            keeps_frame=previous is not None)
 
 
 def _previous_layout(coords: np.ndarray | None, n: int) -> np.ndarray | None:

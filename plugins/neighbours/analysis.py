@@ -1,0 +1,272 @@
+"""Neighbour analyses: reverse neighbours, map faithfulness and near-duplicates.
+
+All functions are Qt-free and work on the shared kNN graph (``core.knn``), so a
+100k-row corpus never needs an n × n matrix.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from core.knn import build_knn, exact_knn, overlap_counts, query_knn
+from core.plugin_api import AnalysisData, KnnGraph
+from core.progress import Progress, null_progress
+
+REDUCTIONS = ("none", "mutual_proximity", "local_scaling", "nicdm", "csls")
+TRUST_SAMPLE = 2000  # rows sampled for the panel's trustworthiness
+_BLOCK_BYTES = 128 * 2**20
+_ROW_CHUNK = 1024
+
+
+def reverse_neighbours(graph: KnnGraph, row: int) -> np.ndarray:
+    """Rows that have ``row`` among their k nearest neighbours (ascending)."""
+    return np.flatnonzero((graph.indices == row).any(axis=1))
+
+
+def k_occurrence(graph: KnnGraph, k: int | None = None) -> np.ndarray:
+    """k-occurrence N_k(x): how often each row appears in the others' kNN lists.
+
+    Radovanović et al., "Hubs in Space", JMLR 2010. Sums to n·k; ``k`` slices
+    the first k columns (default: all).
+    """
+    return np.bincount(graph.indices[:, :k].ravel(), minlength=graph.n).astype(np.int64)
+
+
+def pair_cosine(vectors: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Cosine similarity of row i with each row ``indices[i, j]`` (zero rows: 0), float32."""
+    x = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1)
+    unit = x / np.where(norms == 0, 1.0, norms).astype(np.float32)[:, None]
+    out = np.empty(indices.shape, dtype=np.float32)
+    for start in range(0, len(indices), _ROW_CHUNK):
+        rows = slice(start, start + _ROW_CHUNK)
+        out[rows] = np.einsum("id,ijd->ij", unit[rows], unit[indices[rows]])
+    return out
+
+
+def trustworthiness(
+    X: np.ndarray,
+    Y: np.ndarray,
+    k: int,
+    metric: str = "cosine",
+    sample: int | None = 20_000,
+    random_state: int = 0,
+) -> float:
+    """Trustworthiness T(k) of an embedding ``Y`` of ``X`` (Venna & Kaski, ICANN 2001).
+
+    Exactly scikit-learn's ``sklearn.manifold.trustworthiness``:
+    T(k) = 1 − 2 / (n k (2n − 3k − 1)) Σ_i Σ_{j ∈ N_k^Y(i)} max(0, r(i, j) − k),
+    with r(i, j) the rank of j among i's neighbours in ``X`` and N_k^Y(i) the k
+    nearest in ``Y`` (euclidean). Memory is O(block × n), never n × n. When
+    n > ``sample`` the outer sum runs over ``sample`` random rows (seeded) and is
+    rescaled by n / sample: an unbiased estimate; ``sample=None`` is always exact.
+    """
+    import torch
+
+    x = np.asarray(X)
+    n = len(x)
+    if not 1 <= k < n / 2:
+        raise ValueError(f"k ({k}) should be at least 1 and less than n / 2 ({n / 2})")
+    rows = np.arange(n)
+    if sample is not None and n > sample:
+        rows = np.sort(np.random.default_rng(random_state).choice(n, size=sample, replace=False))
+    emb_idx, _ = query_knn(Y, np.asarray(Y)[rows], k, "euclidean", exclude=rows)
+    dtype = torch.float64 if x.dtype == np.float64 else torch.float32
+    data = torch.from_numpy(np.ascontiguousarray(x)).to(dtype)
+    if metric == "cosine":
+        data = data / data.norm(dim=1, keepdim=True).clamp_min(torch.finfo(dtype).tiny)
+        extra = torch.zeros(n, dtype=dtype)
+    elif metric == "euclidean":
+        extra = (data * data).sum(dim=1)
+    else:
+        raise ValueError(f"unknown metric {metric!r}; expected 'cosine' or 'euclidean'")
+    step = max(1, _BLOCK_BYTES // (data.element_size() * n))
+    penalty = 0
+    for start in range(0, rows.size, step):
+        block = torch.from_numpy(rows[start : start + step])
+        # distance up to a per-row constant: 1 − cos ~ −u·v, ‖x − y‖² ~ ‖y‖² − 2 x·y
+        dist = torch.mm(data[block], data.T).mul_(-2.0 if metric == "euclidean" else -1.0).add_(extra)
+        dist[torch.arange(block.numel()), block] = float("inf")
+        picked = dist.gather(1, torch.from_numpy(emb_idx[start : start + step]))
+        for j in range(k):
+            rank = (dist < picked[:, j : j + 1]).sum(dim=1) + 1
+            penalty += int((rank - k).clamp_min(0).sum())
+    return float(1.0 - penalty * 2.0 / (rows.size * k * (2.0 * n - 3.0 * k - 1.0)))
+
+
+def neighbourhood_preservation(graph_high: KnnGraph, coords_2d: np.ndarray, k: int) -> np.ndarray:
+    """Per-point Jaccard of the k nearest neighbours in the original space and in the map.
+
+    1 = the map keeps the point's neighbourhood, 0 = none kept (cf. Venna et al.,
+    JMLR 2010, on neighbourhood retrieval in visualisations). float32, (n,).
+    """
+    low = exact_knn(coords_2d, k, metric="euclidean")
+    shared = overlap_counts(graph_high.indices[:, :k], low.indices).astype(np.float32)
+    return shared / (2 * k - shared)
+
+
+@dataclass(frozen=True)
+class DuplicateGroups:
+    """Groups of rows, each an ascending int64 array; largest group first.
+
+    ``near``: connected components of pairs with cosine ≥ ``threshold`` (groups
+    made only of exact duplicates are left to ``exact``); ``exact``: rows that
+    share a content hash.
+    """
+
+    near: tuple[np.ndarray, ...]
+    exact: tuple[np.ndarray, ...]
+    threshold: float
+
+
+def _sorted_groups(labels: np.ndarray) -> list[np.ndarray]:
+    """Rows per label for labels held by two rows or more, largest first, then by first row."""
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    groups = [g for g in np.split(order, bounds) if g.size > 1]
+    return sorted(groups, key=lambda g: (-g.size, int(g[0])))
+
+
+def near_duplicates(
+    vectors: np.ndarray,
+    threshold: float = 0.95,
+    graph: KnnGraph | None = None,
+    hashes: Sequence[str] | None = None,
+) -> DuplicateGroups:
+    """Near-duplicate groups among kNN candidates, and exact duplicates by hash.
+
+    Pairs (i, j) with j in i's kNN list and cosine ≥ ``threshold`` are linked and
+    grouped into connected components, so a group may be larger than k + 1.
+    Without ``hashes``, rows with identical vectors count as exact duplicates.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    x = np.asarray(vectors, dtype=np.float32)
+    n = len(x)
+    if n < 2:
+        return DuplicateGroups((), (), float(threshold))
+    if graph is None:
+        graph = build_knn(x, min(10, n - 1), "cosine")
+    if graph.metric == "cosine":
+        sim = 1.0 - graph.distances
+    else:
+        sim = pair_cosine(x, graph.indices)
+    src, dst = np.nonzero(sim >= threshold)
+    dst = graph.indices[src, dst]
+    links = coo_matrix((np.ones(src.size, dtype=np.int8), (src, dst)), shape=(n, n))
+    _, component = connected_components(links, directed=False)
+    if hashes is None:
+        keys = np.ascontiguousarray(x).view(np.dtype((np.void, x.dtype.itemsize * x.shape[1]))).ravel()
+    else:
+        keys = np.asarray(hashes)
+    _, hash_label = np.unique(keys, return_inverse=True)
+    hash_label = hash_label.ravel()
+    exact = _sorted_groups(hash_label)
+    near = [g for g in _sorted_groups(component) if np.unique(hash_label[g]).size > 1]
+    return DuplicateGroups(tuple(near), tuple(exact), float(threshold))
+
+
+@dataclass(frozen=True)
+class NeighboursParams:
+    """k neighbours shown, optional hubness reduction, near-duplicate threshold."""
+
+    k: int = 10
+    reduced: str = "none"
+    dup_threshold: float = 0.95
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ValueError(f"k must be at least 1, got {self.k}")
+        if self.reduced not in REDUCTIONS:
+            raise ValueError(f"unknown reduction {self.reduced!r}; expected one of {REDUCTIONS}")
+        if not 0.0 < self.dup_threshold <= 1.0:
+            raise ValueError(f"dup_threshold must be in (0, 1], got {self.dup_threshold}")
+
+    @property
+    def graph_k(self) -> int:
+        """Columns of the shared graph: a reduction re-ranks 2k candidates."""
+        return self.k if self.reduced == "none" else 2 * self.k
+
+
+@dataclass(frozen=True)
+class NeighboursResult:
+    """What the neighbours panel shows.
+
+    ``graph`` holds the k neighbours shown (hubness-reduced when ``reduced`` is
+    not "none", its distances then secondary); ``similarity`` their cosine
+    similarity; ``k_occurrence`` N_k of ``graph``. ``preservation`` and ``trust``
+    exist when the map coordinates do (``trust_rows``: rows averaged).
+    """
+
+    graph: KnnGraph
+    similarity: np.ndarray
+    k_occurrence: np.ndarray
+    duplicates: DuplicateGroups
+    reduced: str = "none"
+    preservation: np.ndarray | None = None
+    trust: float | None = None
+    trust_rows: int = 0
+    collection_ids: np.ndarray | None = None
+    collection_names: dict[int, str] | None = None
+
+
+def _reduce(vectors: np.ndarray, graph: KnnGraph, method: str, k: int) -> KnnGraph:
+    from plugins.hubness.analysis import reduce_knn_graph  # lazy: another plugin's analysis
+
+    return reduce_knn_graph(vectors, graph, method, k)
+
+
+def _shared_graph(data: AnalysisData, k: int, progress: Progress) -> KnnGraph:
+    graph = data.knn
+    if graph is None or graph.k < k or graph.metric != "cosine":
+        graph = build_knn(data.vectors, k, "cosine", progress=progress)
+    return KnnGraph(graph.indices[:, :k], graph.distances[:, :k], graph.metric)
+
+
+def compute(data: AnalysisData, params: NeighboursParams, progress: Progress | None = None) -> NeighboursResult:
+    """Neighbours (raw or hubness-reduced), map faithfulness and duplicate groups.
+
+    Expects ``data.extras["hashes"]`` (content hash per row) and
+    ``data.extras["collection_names"]`` ({collection id: name}) when known.
+    """
+    progress = progress or null_progress()
+    extras: dict[str, Any] = data.extras
+    if data.n < 2:
+        nothing = KnnGraph(np.empty((data.n, 0), np.int64), np.empty((data.n, 0), np.float32))
+        empty = DuplicateGroups((), (), params.dup_threshold)
+        return NeighboursResult(nothing, np.empty((data.n, 0), np.float32), np.zeros(data.n, np.int64), empty)
+    k = min(params.k, data.n - 1)
+    candidates = _shared_graph(data, min(params.graph_k, data.n - 1), progress)
+    raw = KnnGraph(candidates.indices[:, :k], candidates.distances[:, :k], candidates.metric)
+    progress(1, 4, "neighbours")
+    if params.reduced == "none":
+        shown, similarity = raw, 1.0 - raw.distances
+    else:
+        shown = _reduce(data.vectors, candidates, params.reduced, k)
+        similarity = pair_cosine(data.vectors, shown.indices)
+    progress(2, 4, "near-duplicates")
+    duplicates = near_duplicates(data.vectors, params.dup_threshold, raw, extras.get("hashes"))
+    preservation, trust, trust_rows = None, None, 0
+    # a growing map has NaN rows for documents not placed yet: judge it once complete
+    if data.coords is not None and np.isfinite(data.coords).all():
+        progress(3, 4, "map faithfulness")
+        preservation = neighbourhood_preservation(raw, data.coords, k)
+        if k < data.n / 2:
+            trust = trustworthiness(data.vectors, data.coords, k, "cosine", sample=TRUST_SAMPLE)
+            trust_rows = min(data.n, TRUST_SAMPLE)
+    progress(4, 4, "done")
+    return NeighboursResult(
+        graph=shown,
+        similarity=np.asarray(similarity, dtype=np.float32),
+        k_occurrence=k_occurrence(shown),
+        duplicates=duplicates,
+        reduced=params.reduced,
+        preservation=preservation,
+        trust=trust,
+        trust_rows=trust_rows,
+        collection_ids=data.collection_ids,
+        collection_names=extras.get("collection_names"),
+    )

@@ -1,0 +1,346 @@
+"""Map plugin: projection maths, the UMAP worker process, selection geometry, the panel."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from core.plugin_api import AnalysisData, KnnGraph
+from core.progress import Cancelled, Progress
+from plugins.map import SPEC, umap_process
+from plugins.map.analysis import (MapParams, ProjectionResult, align_to, compute, pca_project, seed_layout,
+                                  umap_knn)
+from plugins.map.selection import invert, points_in_polygon, points_in_rect
+
+
+def brute_knn(X: np.ndarray, k: int) -> KnnGraph:
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    dist = 1.0 - unit @ unit.T
+    np.fill_diagonal(dist, np.inf)
+    idx = np.argsort(dist, axis=1, kind="stable")[:, :k]
+    return KnnGraph(idx.astype(np.int64), np.take_along_axis(dist, idx, 1).astype(np.float32))
+
+
+def clusters(n: int = 600, d: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three well-separated clusters, each spread over its own 3-D patch."""
+    rng = np.random.default_rng(seed)
+    label = np.repeat(np.arange(3), n // 3)
+    centres = rng.normal(size=(3, d)) * 6
+    basis = rng.normal(size=(3, 3, d))
+    X = centres[label] + np.einsum("ni,nij->nj", rng.normal(size=(len(label), 3)), basis[label])
+    return (X + 0.05 * rng.normal(size=X.shape)).astype(np.float32), label
+
+
+@pytest.fixture(scope="module")
+def umap_worker():
+    umap_process.shutdown()  # a fresh worker: the first run must announce compilation
+    yield umap_process
+    umap_process.shutdown()
+
+
+def recorder() -> tuple[Progress, list, list]:
+    messages, partials = [], []
+    return Progress(lambda d, t, m: messages.append(m), partial_callback=partials.append, max_rate=0), messages, partials
+
+
+# ------------------------------------------------------------------ analysis
+
+
+def test_spec_matches_params():
+    assert SPEC.placement == "central" and SPEC.knn_k == MapParams().graph_k == 14
+    assert SPEC.resolve_compute() is compute
+
+
+def test_pca_project_finds_the_widest_direction():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2000, 20)) * np.r_[10.0, 3.0, np.ones(18) * 0.1]
+    coords = pca_project(X.astype(np.float32))
+    assert coords.dtype == np.float32 and coords.shape == (2000, 2)
+    assert np.corrcoef(coords[:, 0], X[:, 0])[0, 1] ** 2 > 0.99
+    assert np.corrcoef(coords[:, 1], X[:, 1])[0, 1] ** 2 > 0.99
+    assert np.allclose(pca_project(X[::-1].astype(np.float32))[::-1], coords, atol=1e-3)  # deterministic signs
+
+
+def test_umap_knn_puts_self_first():
+    knn = KnnGraph(np.array([[1, 2, 3], [0, 2, 3], [1, 0, 3], [2, 1, 0]]), np.full((4, 3), 0.5, np.float32))
+    idx, dist = umap_knn(knn, n_neighbors=3)
+    assert idx.tolist() == [[0, 1, 2], [1, 0, 2], [2, 1, 0], [3, 2, 1]]
+    assert dist[:, 0].tolist() == [0, 0, 0, 0] and np.all(dist[:, 1:] == 0.5)
+
+
+def test_seed_layout_places_new_rows_at_their_nearest_placed_neighbour():
+    prev = np.array([[0, 0], [10, 0], [np.nan, np.nan], [np.nan, np.nan], [np.nan, np.nan]], np.float32)
+    knn = np.array([[1, 2], [0, 3], [1, 0], [2, 4], [3, 2]])  # row 3 only reaches row 1 through row 2
+    seeded = seed_layout(prev, knn)
+    assert np.array_equal(seeded[:2], prev[:2])
+    assert np.allclose(seeded[2:], [[10, 0]] * 3, atol=0.1)
+    lonely = seed_layout(prev, None)
+    assert np.allclose(lonely[2:], [[5, 0]] * 3, atol=0.1)  # no graph: the centroid
+
+
+def test_align_to_undoes_rotation_scale_and_shift_without_stretching():
+    rng = np.random.default_rng(2)
+    ref = rng.normal(size=(50, 2)).astype(np.float32)
+    angle = 0.7
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    moved = (ref @ rot * 3.0 + [5, -2]).astype(np.float32)
+    ref_with_new = ref.copy()
+    ref_with_new[40:] = np.nan
+    assert np.allclose(align_to(moved, ref_with_new), ref, atol=1e-4)
+    # a layout stretched along one axis keeps its shape: distances scale by one factor only
+    stretched = ref * np.array([4.0, 1.0], dtype=np.float32)
+    aligned = align_to(stretched, ref)
+    ratio = np.linalg.norm(aligned[1:] - aligned[0], axis=1) / np.linalg.norm(stretched[1:] - stretched[0], axis=1)
+    assert np.allclose(ratio, ratio[0], rtol=1e-4)
+
+
+def test_projection_result_round_trips_through_arrays():
+    result = ProjectionResult(np.ones((3, 2), np.float32), "umap", {"n_neighbors": 15}, 1.5, "ok")
+    back = ProjectionResult.from_arrays(result.to_arrays())
+    assert back.method == "umap" and back.params == {"n_neighbors": 15} and back.elapsed == 1.5
+    assert np.array_equal(back.coords, result.coords) and back.status == "ok" and not back.partial
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 10, 15])
+def test_tiny_inputs_fall_back_to_pca(n):
+    X = np.random.default_rng(n).normal(size=(n, 8)).astype(np.float32)
+    result = compute(AnalysisData(X, np.arange(n)), MapParams(), Progress())
+    assert result.method == "pca" and result.coords.shape == (n, 2) and "PCA" in result.status
+
+
+@pytest.mark.slow
+def test_umap_preview_trust_growth_and_cancel(umap_worker):
+    """One cold UMAP (pays numba's JIT in the worker), then cheap warm runs."""
+    X, label = clusters()
+    progress, messages, partials = recorder()
+    result = compute(AnalysisData(X, np.arange(len(X)), knn=brute_knn(X, 14)), MapParams(), progress)
+    from sklearn.manifold import trustworthiness
+
+    assert [p.method for p in partials] == ["pca"] and partials[0].partial and not result.keeps_frame
+    assert result.method == "umap" and result.coords.shape == (600, 2) and np.isfinite(result.coords).all()
+    assert umap_process.COMPILING_MESSAGE in messages  # first run in a fresh worker
+    assert umap_worker.is_warm()
+    assert trustworthiness(X, result.coords, n_neighbors=5) >= 0.9
+    assert trustworthiness(X, result.coords, n_neighbors=5) > trustworthiness(X, partials[0].coords, n_neighbors=5)
+
+    # the map grows by 60 points: a seeded preview, and old points barely move
+    rng = np.random.default_rng(5)
+    X2 = np.vstack([X, X[rng.choice(600, 60)] + 0.01 * rng.normal(size=(60, 32)).astype(np.float32)])
+    prev = np.vstack([result.coords, np.full((60, 2), np.nan, np.float32)])
+    progress, messages, partials = recorder()
+    grown = compute(AnalysisData(X2, np.arange(660), knn=brute_knn(X2, 14), coords=prev), MapParams(), progress)
+    assert [p.method for p in partials] == ["seeded"] and partials[0].keeps_frame and grown.keeps_frame
+    assert np.allclose(partials[0].coords[:600], result.coords)
+    span = np.ptp(result.coords, axis=0).max()
+    for k in range(3):
+        shift = grown.coords[:600][label == k].mean(axis=0) - result.coords[label == k].mean(axis=0)
+        assert np.linalg.norm(shift) < 0.03 * span
+    assert np.median(np.linalg.norm(grown.coords[:600] - result.coords, axis=1)) < 0.1 * span
+    assert umap_process.COMPILING_MESSAGE not in messages
+
+    # cancelling abandons the job at once
+    cancel = threading.Event()
+    progress = Progress(lambda *_: cancel.set(), cancel_event=cancel, max_rate=0)
+    indices, dists = umap_knn(brute_knn(X, 14), 15)
+    with pytest.raises(Cancelled):
+        umap_process.run_umap(X, indices, dists, None, {"random_state": 0}, progress=progress)
+    assert umap_worker.warm_up().result(timeout=60) is True
+
+
+# ------------------------------------------------------------------ selection geometry
+
+
+def winding_inside(points: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    """Brute force: the angles subtended by the edges sum to 2π inside a simple polygon."""
+    inside = []
+    for p in points:
+        v = poly - p
+        a = np.arctan2(v[:, 1], v[:, 0])
+        turns = np.diff(np.r_[a, a[:1]])
+        turns = (turns + np.pi) % (2 * np.pi) - np.pi
+        inside.append(abs(turns.sum()) > np.pi)
+    return np.flatnonzero(inside)
+
+
+def test_lasso_selects_exactly_the_points_inside_a_star():
+    rng = np.random.default_rng(3)
+    points = rng.uniform(-1.2, 1.2, size=(3000, 2))
+    t = np.linspace(0, 2 * np.pi, 14, endpoint=False)
+    radius = np.where(np.arange(14) % 2 == 0, 1.0, 0.35)
+    star = np.c_[radius * np.cos(t), radius * np.sin(t)]
+    picked = points_in_polygon(points, star)
+    assert 50 < picked.size < 3000
+    assert np.array_equal(picked, winding_inside(points, star))
+    assert points_in_polygon(points, star[:2]).size == 0
+
+
+def test_box_selects_exactly_the_points_inside():
+    rng = np.random.default_rng(4)
+    points = rng.uniform(0, 10, size=(5000, 2))
+    picked = points_in_rect(points, (7.0, 2.0), (3.0, 6.0))  # corners in any order
+    brute = [i for i, (x, y) in enumerate(points) if 3 <= x <= 7 and 2 <= y <= 6]
+    assert picked.tolist() == brute
+    assert invert(picked, 5000).size == 5000 - picked.size
+
+
+# ------------------------------------------------------------------ panel
+
+
+@pytest.fixture
+def panel(qtbot):
+    from plugins.map.panel import MapPanel
+
+    panel = MapPanel.preview(n=2000, n_clusters=7)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    return panel
+
+
+class FakeDrag:
+    """The parts of pyqtgraph's MouseDragEvent that MapViewBox reads."""
+
+    def __init__(self, vb, start, here, modifiers, start_flag=False, finish=False):
+        self.vb, self._start, self._here = vb, start, here
+        self._mods, self._is_start, self._is_finish = modifiers, start_flag, finish
+
+    def button(self):
+        return Qt.LeftButton
+
+    def modifiers(self):
+        return self._mods
+
+    def accept(self):
+        pass
+
+    def buttonDownScenePos(self):
+        return self.vb.mapViewToScene(QPointF(*self._start))
+
+    def scenePos(self):
+        return self.vb.mapViewToScene(QPointF(*self._here))
+
+    def isStart(self):
+        return self._is_start
+
+    def isFinish(self):
+        return self._is_finish
+
+
+def test_preview_draws_one_item_per_category(panel):
+    assert len(panel.view.group_items) == 7
+    labels = panel.context.labels
+    labels["many"] = np.array([f"c{i % 30}" for i in range(panel.n_rows)])
+    panel.context.set_data(panel.n_rows, labels)
+    panel.color_box.setCurrentIndex(panel.color_box.findData("label:many"))
+    assert len(panel.view.group_items) == 21  # top 20 + "other"
+    assert sum(len(item.data) for item in panel.view.group_items) == panel.n_rows
+    panel.color_box.setCurrentIndex(panel.color_box.findData("label:norm"))
+    assert 2 <= len(panel.view.group_items) <= 16  # continuous: colour bins
+
+
+def test_lasso_drag_selects_points_inside_and_tells_the_context(panel, qtbot):
+    vb = panel.view.vb
+    xy = panel.view.xy
+    centre = xy.mean(axis=0)
+    span = np.ptp(xy, axis=0)
+    corners = [centre - span / 4, centre + [span[0] / 4, -span[1] / 4], centre + span / 4]
+    events = [FakeDrag(vb, corners[0], corners[1], Qt.ShiftModifier, start_flag=True),
+              FakeDrag(vb, corners[0], corners[2], Qt.ShiftModifier, finish=True)]
+    with qtbot.waitSignal(panel.context.sig_request_selection) as blocker:
+        for ev in events:
+            vb.mouseDragEvent(ev)
+    mapped = np.array([[p.x(), p.y()] for p in (vb.mapSceneToView(e.scenePos()) for e in events)])
+    triangle = np.vstack([vb.mapSceneToView(events[0].buttonDownScenePos()).toTuple(), mapped])
+    assert np.array_equal(blocker.args[0], winding_inside(xy, triangle))
+    assert np.array_equal(panel._selection, blocker.args[0]) and blocker.args[0].size > 0
+
+
+def test_box_drag_and_keyboard_shortcuts(panel, qtbot):
+    vb = panel.view.vb
+    xy = panel.view.xy
+    lo, hi = np.percentile(xy, 30, axis=0), np.percentile(xy, 70, axis=0)
+    vb.mouseDragEvent(FakeDrag(vb, lo, hi, Qt.ControlModifier, start_flag=True, finish=True))
+    a, b = vb.mapSceneToView(vb.mapViewToScene(QPointF(*lo))), vb.mapSceneToView(vb.mapViewToScene(QPointF(*hi)))
+    assert np.array_equal(panel._selection, points_in_rect(xy, a.toTuple(), b.toTuple()))
+    boxed = panel._selection.copy()
+    panel.activateWindow()
+    qtbot.waitUntil(panel.isActiveWindow)
+    panel.view.setFocus()
+    qtbot.keyClick(panel.view, Qt.Key_I, Qt.ControlModifier)
+    assert np.array_equal(panel._selection, invert(boxed, panel.n_rows))
+    qtbot.keyClick(panel.view, Qt.Key_A, Qt.ControlModifier)
+    assert panel._selection.size == panel.n_rows
+    qtbot.keyClick(panel.view, Qt.Key_Escape)
+    assert panel._selection.size == 0
+
+
+def test_growing_map_keeps_zoom_and_selection(panel, qapp):
+    vb = panel.view.vb
+    vb.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+    before = np.array(vb.viewRange())
+    panel.set_selection(np.array([3, 5, 8]))
+    grown = np.vstack([panel.view.xy, panel.view.xy[:100] + 0.01])
+    panel.context.set_data(len(grown), {"collection": np.array(["a", "b"] * (len(grown) // 2))})
+    panel.show_result(ProjectionResult(grown, "seeded", partial=True, keeps_frame=True))
+    panel.show_result(ProjectionResult(grown + 0.1, "umap", keeps_frame=True))
+    qapp.processEvents()
+    after = np.array(vb.viewRange())  # the legend may change width: same centre and scale, not same box
+    assert not vb.autoRangeEnabled()[0] and np.allclose(after.mean(axis=1), before.mean(axis=1))
+    assert np.allclose(after[1], before[1])
+    assert panel._selection.tolist() == [3, 5, 8] and panel.n_rows == 2100
+    assert len(panel.view.group_items) == 2
+    panel.show_result(ProjectionResult(grown * 3, "umap"))  # a fresh frame (PCA -> UMAP) re-frames once
+    qapp.processEvents()
+    assert vb.autoRangeEnabled()[0] and not np.allclose(np.array(vb.viewRange()), before)
+
+
+def test_hover_shows_plain_text_and_labels(panel):
+    panel.context.set_text_lookup(lambda rows: ["<b>bold</b> " + "x" * 400 for _ in rows])
+    row = 17
+    panel.view._on_scene_moved((panel.view.vb.mapViewToScene(QPointF(*panel.view.xy[row])),))
+    label = panel._hover_label
+    assert label.textFormat() == Qt.PlainText and label.text().startswith("<b>bold</b>")
+    assert "collection: topic" in label.text() and len(label.text().splitlines()[0]) == 301
+
+
+def test_click_search_measures_links_and_density(panel, qtbot, monkeypatch):
+    row = 42
+    with qtbot.waitSignal(panel.context.sig_request_selection) as blocker:
+        panel.view._on_view_clicked(QPointF(*panel.view.xy[row]))
+    assert blocker.args[0].tolist() == [row] or np.allclose(panel.view.xy[blocker.args[0][0]], panel.view.xy[row])
+    panel.search_edit.setText("Document 12")
+    panel._run_text_search()
+    assert panel._search_rows.size == len(panel.context.find_text("Document 12")) > 0
+    panel.meaning_button.setChecked(True)
+    with qtbot.waitSignal(panel.context.sig_request_semantic_search) as blocker:
+        panel.search_edit.returnPressed.emit()
+    assert blocker.args == ["Document 12"]
+    panel.context.sig_search_results.emit(np.array([1, 2]), np.array([0.9, 0.8]))
+    assert panel._search_rows.tolist() == [1, 2] and "2 matches" in panel.info_label.text()
+    panel.context.color_by("k-occurrence", np.arange(panel.n_rows, dtype=np.float32))
+    assert panel.color_box.currentText() == "k-occurrence (measure)" and "k-occurrence" in panel.measures
+    panel.context.show_links(0, np.array([1, 2, 3]))
+    assert len(panel.view._links.xData) == 6
+    import plugins.map.scatter as scatter
+
+    monkeypatch.setattr(scatter, "DENSITY_THRESHOLD", 1000)
+    panel.view.reset_view()
+    panel.view._update_density()
+    assert panel.view.density_active and not panel.view.group_items[0].isVisible()
+    panel.render_box.setCurrentText("Points")
+    assert not panel.view.density_active and panel.view.group_items[0].isVisible()
+
+
+def test_context_menu_requests_actions(panel, qtbot):
+    panel.set_selection(np.array([4, 9]))
+    panel._on_view_menu_requested(panel.mapToGlobal(panel.rect().center()))
+    from PySide6.QtWidgets import QMenu
+
+    menu = panel.findChildren(QMenu)[-1]
+    action = next(a for a in menu.actions() if a.text() == "New collection from selection")
+    with qtbot.waitSignal(panel.context.sig_request_action) as blocker:
+        action.trigger()
+    assert blocker.args[0] == "new_collection" and blocker.args[1].tolist() == [4, 9]
+    menu.close()
