@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     neighbors.add_argument("-k", type=int, default=10)
     neighbors.add_argument("--json", action="store_true")
 
+    sub.add_parser("install-desktop", help="add Embedding Explorer to the desktop's application menu (Linux)")
+
     export = sub.add_parser("export-plot", help="render the map of a collection to PNG, SVG or PDF")
     export.add_argument("--workspace", required=True)
     export.add_argument("--collection")
@@ -88,8 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> int:
     """Parse ``argv`` and run the command; returns the exit code."""
-    args = build_parser().parse_args(list(argv))
-    handlers: dict[str, Handler] = {"ingest": cmd_ingest, "analyze": cmd_analyze, "neighbors": cmd_neighbors}
+    argv = list(argv)
+    # a launcher passes opened files as plain arguments (``Exec=… %F``): the GUI imports them
+    launched_with_files = bool(argv) and not argv[0].startswith("-") and Path(argv[0]).exists()
+    files = [a for a in argv if Path(a).exists()] if launched_with_files else []
+    args = build_parser().parse_args([a for a in argv if a not in files])
+    args.files = files
+    handlers: dict[str, Handler] = {
+        "ingest": cmd_ingest, "analyze": cmd_analyze, "neighbors": cmd_neighbors, "install-desktop": cmd_install_desktop,
+    }
     handlers.update(qt_handlers or {})
     command = args.command or "gui"
     if command not in handlers:
@@ -152,4 +161,11 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
     else:
         for hit in hits:
             print(f"{hit['rank']:>3}  {hit['similarity']:.3f}  [{hit['collection']}]  {hit['text'][:120]}")
+    return 0
+
+
+def cmd_install_desktop(args: argparse.Namespace) -> int:
+    from core.desktop_entry import install_desktop_entry
+
+    print(f"Installed {install_desktop_entry()}")
     return 0

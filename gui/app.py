@@ -45,6 +45,8 @@ def run_gui(args: argparse.Namespace) -> int:
     window = MainWindow(discover(), model_name=args.model)
     window.show()
     opened = window.workspace.open(args.workspace) if args.workspace else window.workspace.open_default(not args.no_demo)
+    if opened and args.files:
+        window.import_paths(args.files)
     warm_up_projection()
     if args.smoke_test:
         if not opened:

@@ -334,10 +334,23 @@ class MapPanel(PluginPanel):
         from gui.figure_export import FigureExportDialog
 
         dialog = FigureExportDialog(self.context.title or "Map", self)
-        path = dialog.run(self.view.plot_item, "map", data=self.table_columns(),
-                          manifest={"view": "map", **self.context.provenance, **self._projection_info()})
+        path = dialog.run(self.view.plot_item, "map", **self.figure_payload())
         if path is not None:
             self.show_status(f"Saved {path}")
+
+    def figure_payload(self) -> dict:
+        """The data (CSV) and manifest written beside an exported figure."""
+        return {"data": self.table_columns(),
+                "manifest": {"view": "map", "colour_by": self.color_box.currentText(),
+                             **self.context.provenance, **self._projection_info()}}
+
+    def set_color_by(self, name: str) -> None:
+        """Colour by the label or measure called ``name``; LookupError names the choices."""
+        index = self.color_box.findText(name)
+        if index < 0:
+            choices = ", ".join(self.color_box.itemText(i) for i in range(self.color_box.count()))
+            raise LookupError(f"cannot colour by {name!r}; choose one of: {choices}")
+        self.color_box.setCurrentIndex(index)
 
     # ------------------------------------------------------------------ export API
 

@@ -1,0 +1,181 @@
+"""Child side of :mod:`bench.window`: drive the real main window offscreen.
+
+Imported only in the benchmark's own fresh process (it imports Qt at the top).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QTimer
+
+from bench.common import corpus, write_corpus
+from bench.window import OVERLAP_K, STALL_LIMIT_MS
+
+HEARTBEAT_MS = 10
+POLL_MS = 50
+
+
+class Driver(QObject):
+    """Opens the window on a fresh workspace (as ``main.py`` does: open, then
+    ``warm_up_projection()``), drops a corpus and watches until every view has
+    a result for all rows. Slots run on the GUI thread (this is a QObject)."""
+
+    def __init__(self, workdir: str, n: int, model: str, kind: str) -> None:
+        super().__init__()
+        from core.registry import discover
+        from gui.app import make_app, warm_up_projection
+        from gui.main_window import MainWindow
+
+        work = Path(workdir)
+        if kind == "demo":
+            from gui.workspace import demo_corpus_path
+
+            self.path = demo_corpus_path()
+        else:
+            self.path = write_corpus(work / "corpus.csv", corpus(n, kind, seed=3))
+        self.app = make_app()
+        self.window = MainWindow(discover(), model_name=model)
+        self.window.resize(1400, 900)
+        self.window.show()
+        if not self.window.workspace.open(work / "workspace.duckdb"):
+            raise RuntimeError("could not open the workspace")
+        warm_up_projection()
+        self.beats: list[float] = []
+        self.maps: list[dict[str, Any]] = []
+        self.umap_windows: list[list[float]] = []
+        self.dropped_at = self.embedded_at = self.done_at = None
+        self.window.host.sig_result.connect(self._on_host_result)
+        self.window.service.sig_embed_done.connect(self._on_service_embed_done)
+        self.heartbeat = QTimer(self, timerType=Qt.PreciseTimer, interval=HEARTBEAT_MS)
+        self.heartbeat.timeout.connect(self._on_heartbeat_timeout)
+        self.poll = QTimer(self, interval=POLL_MS)
+        self.poll.timeout.connect(self._on_poll_timeout)
+
+    def run(self, timeout_s: float) -> None:
+        """Drop the corpus and spin the event loop until done or ``timeout_s``."""
+        self.timeout_s = timeout_s
+        self.heartbeat.start()
+        self.poll.start()
+        QTimer.singleShot(200, self._drop)
+        self.app.exec()
+        self.heartbeat.stop()
+        self.poll.stop()
+        self.window.close()
+        from plugins.map import umap_process
+
+        umap_process.shutdown()
+        if self.done_at is None:
+            raise RuntimeError(f"the app did not finish within {timeout_s:.0f} s (maps: {self._map_log()})")
+
+    def _map_log(self) -> list[tuple[str, int, bool]]:
+        return [(m["method"], len(m["coords"]), m["partial"]) for m in self.maps]
+
+    def _drop(self) -> None:
+        self.dropped_at = time.perf_counter()
+        self.window.import_paths([str(self.path)])
+
+    def _on_heartbeat_timeout(self) -> None:
+        self.beats.append(time.perf_counter())
+
+    def _on_service_embed_done(self, *_: Any) -> None:
+        self.embedded_at = time.perf_counter()
+
+    def _on_host_result(self, plugin_id: str, generation: int, result: Any, partial: bool) -> None:
+        slot = self.window.host.slots.get("map")
+        if plugin_id != "map" or slot is None or slot.result is not result:
+            return  # another plugin, or a stale answer the host dropped
+        now = time.perf_counter()
+        running = bool(self.umap_windows) and self.umap_windows[-1][1] == float("inf")
+        if partial and not running:
+            self.umap_windows.append([now, float("inf")])
+        elif not partial and running:
+            self.umap_windows[-1][1] = now
+        view = self.window.session.view
+        ids = view.data.doc_ids.copy() if view is not None and view.data.n == len(result.coords) else None
+        self.maps.append({"t": now, "method": result.method, "partial": partial, "ids": ids,
+                          "coords": np.asarray(result.coords, dtype=np.float64)})
+
+    def _all_rows_in_view(self) -> bool:
+        view = self.window.session.view
+        total = sum(c.n_docs for c in self.window.session.store.collections())
+        return view is not None and view.data.n == total and self.maps[-1]["ids"] is not None \
+            and len(self.maps[-1]["ids"]) == total
+
+    def _on_poll_timeout(self) -> None:
+        w = self.window
+        now = time.perf_counter()
+        last = self.maps[-1] if self.maps else None
+        mapped = last is not None and not last["partial"] and last["method"].startswith("umap")
+        idle = self.embedded_at is not None and not w.service.busy and w.host.is_idle()
+        if mapped and idle and all(s.result is not None for s in w.host.slots.values()) and self._all_rows_in_view():
+            self.done_at = now
+            self.app.quit()
+        elif self.dropped_at is not None and now - self.dropped_at > self.timeout_s:
+            self.app.quit()
+
+
+def _stall_stats(beats: np.ndarray, windows: list[tuple[float, float]]) -> dict[str, Any]:
+    """Gaps between beats that end inside ``windows``, as stalls (gap − period) in ms."""
+    ends = beats[1:]
+    inside = np.zeros(ends.size, dtype=bool)
+    for lo, hi in windows:
+        inside |= (ends > lo) & (ends <= hi)
+    gaps = np.diff(beats)[inside] * 1000.0
+    seconds = float(sum(hi - lo for lo, hi in windows))
+    if gaps.size == 0:
+        return {"beats": 0, "seconds": seconds, "p99_stall_ms": None, "max_stall_ms": None}
+    stalls = np.maximum(gaps - HEARTBEAT_MS, 0.0)
+    return {"beats": int(gaps.size), "seconds": seconds, "p99_stall_ms": float(np.percentile(stalls, 99)),
+            "max_stall_ms": float(stalls.max()), "median_gap_ms": float(np.median(gaps)),
+            "stalls_over_limit": int((stalls > STALL_LIMIT_MS).sum())}
+
+
+def responsiveness(workdir: str, n: int, model: str, kind: str) -> dict[str, Any]:
+    """Heartbeat stalls while the window encodes and while UMAP runs."""
+    driver = Driver(workdir, n, model, kind)
+    driver.run(timeout_s=1500)
+    beats = np.asarray(driver.beats)
+    umap = [(lo, min(hi, driver.done_at)) for lo, hi in driver.umap_windows]
+    phases = {
+        "encoding": _stall_stats(beats, [(driver.dropped_at, driver.embedded_at)]),
+        "umap": _stall_stats(beats, umap),
+        "whole": _stall_stats(beats, [(driver.dropped_at, driver.done_at)]),
+    }
+    return {"n": len(driver.maps[-1]["coords"]), "phases": phases, "seconds": driver.done_at - driver.dropped_at,
+            "maps": driver._map_log()}
+
+
+def _overlap(early: dict[str, Any], final: dict[str, Any], k: int = OVERLAP_K) -> float:
+    """Mean Jaccard of each early row's k nearest rows in the early and in the final
+    2-D layout, neighbours sought among the early rows only in both."""
+    from scipy.spatial import cKDTree
+
+    position = {int(d): r for r, d in enumerate(final["ids"])}
+    a = early["coords"]
+    b = final["coords"][[position[int(d)] for d in early["ids"]]]
+    kk = min(k, len(a) - 1)
+    near_a = cKDTree(a).query(a, kk + 1)[1][:, 1:]
+    near_b = cKDTree(b).query(b, kk + 1)[1][:, 1:]
+    shared = np.array([len(set(x) & set(y)) for x, y in zip(near_a.tolist(), near_b.tolist())])
+    return float(np.mean(shared / (2 * kk - shared)))
+
+
+def first_map(workdir: str, n: int, model: str, kind: str) -> dict[str, Any]:
+    """Seconds from the drop to the first and to the final map, and how well the
+    first map's neighbourhoods survive into the final one."""
+    driver = Driver(workdir, n, model, kind)
+    driver.run(timeout_s=3000)
+    t0 = driver.dropped_at
+    final = driver.maps[-1]
+
+    def describe(entry: dict[str, Any]) -> dict[str, Any]:
+        return {"seconds": entry["t"] - t0, "method": entry["method"], "rows": len(entry["coords"]),
+                "overlap": _overlap(entry, final) if entry["ids"] is not None else None}
+
+    first_umap = next((m for m in driver.maps if m["method"].startswith("umap")), None)
+    return {"n": len(final["coords"]), "first": describe(driver.maps[0]), "final": describe(final),
+            "first_umap": describe(first_umap) if first_umap is not None and first_umap is not final else None,
+            "embedded_s": driver.embedded_at - t0, "maps": driver._map_log()}

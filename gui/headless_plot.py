@@ -1,0 +1,47 @@
+"""Render a workspace's map to a figure file without a window (``export-plot``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.headless import WorkspaceView, with_graph
+from core.progress import null_progress
+from core.result_cache import load_result, save_result
+from gui.figure_export import export_figure
+from gui.panel_base import PanelContext
+
+
+def render_map(
+    view: WorkspaceView,
+    out: str | Path,
+    color_by: str = "collection",
+    width: int = 1600,
+    dpi: int = 300,
+    title: str | None = None,
+) -> Path:
+    """Project (or reuse the app's saved projection), colour and export the map.
+
+    Writes ``out`` (.png/.svg/.pdf) plus ``<stem>.csv`` and ``<stem>.manifest.json``.
+    """
+    from plugins.map.analysis import MapParams, compute
+    from plugins.map.panel import MapPanel
+
+    params = MapParams()
+    try:
+        result = load_result(view.store, "map", view.key, params)
+        if result is None:
+            result = compute(with_graph(view, params.graph_k), params, null_progress())
+            save_result(view.store, "map", view.key, params, result)
+        context = PanelContext(text_lookup=lambda rows: view.store.texts(view.data.doc_ids[rows]))
+        context.set_data(
+            view.data.n,
+            view.labels,
+            title=", ".join(view.collection_names),
+            provenance={"workspace": str(view.store.path), "collections": view.collection_names, "model": view.model_name},
+        )
+        panel = MapPanel(context, params)
+        panel.resize(width, width * 3 // 4)
+        panel.show_result(result)
+        panel.set_color_by(color_by)
+        return export_figure(panel.view.plot_item, out, width, dpi, title or context.title, **panel.figure_payload())
+    finally:
+        view.store.close()

@@ -1,0 +1,123 @@
+"""The main window, driven as a user would: drop files, watch progress, see the views fill."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from core.registry import discover
+from gui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    win = MainWindow(discover(), model_name="hashing-64")
+    win.show()
+    assert win.workspace.open(tmp_path / "gui.duckdb")
+    yield win
+    close_quietly(win)
+
+
+def close_quietly(win: MainWindow) -> None:
+    """Join every worker, then close (a busy window would otherwise ask before quitting)."""
+    win.host.shutdown()
+    win.detach()
+    win.close()
+
+
+def drop(window: MainWindow, *paths) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(200, 200), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    assert event.isAccepted()
+
+
+def test_drop_ends_with_a_ready_collection_and_filled_views(window, qtbot, tmp_path):
+    corpus = tmp_path / "animals.txt"
+    corpus.write_text("\n".join(f"the {a} number {i} runs" for i in range(60) for a in ("cat", "dog")), encoding="utf-8")
+    progress_seen: list[tuple[int, int]] = []
+    window.service.sig_progress.connect(lambda d, t, m: progress_seen.append((d, t)))
+    drop(window, corpus)
+    qtbot.waitUntil(lambda: window.session.view is not None and window.session.view.data.n == 120, timeout=30_000)
+    (collection,) = window.session.store.collections()
+    assert collection.name == "animals" and collection.n_docs == 120
+    assert any(total == 120 for _, total in progress_seen)
+    qtbot.waitUntil(lambda: all(s.result is not None for s in window.host.slots.values()), timeout=120_000)
+    assert window.host.slots["map"].result.coords.shape == (120, 2)
+    assert window.host.slots["hubness"].result.occurrence.sum() == 120 * window.host.slots["hubness"].params.k
+
+
+def test_bad_and_good_files_in_one_drop(window, qtbot, tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("text,label\nhello there,a\ngeneral kenobi,b\n", encoding="utf-8")
+    bad = tmp_path / "image.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    with qtbot.waitSignal(window.service.sig_import_done, timeout=30_000) as blocker:
+        drop(window, good, bad)
+    report = blocker.args[0].report
+    assert report.documents == 2
+    assert any("image.png" in issue.path for issue in report.issues)
+    assert [c.name for c in window.session.store.collections()] == ["good"]
+
+
+def test_selection_request_reaches_every_panel(window, qtbot, tmp_path):
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text("\n".join(f"sentence {i} about item {i % 7}" for i in range(40)), encoding="utf-8")
+    drop(window, corpus)
+    qtbot.waitUntil(lambda: window.session.view is not None and window.session.view.data.n == 40, timeout=30_000)
+    with qtbot.waitSignal(window.context.sig_selection_changed, timeout=5_000) as blocker:
+        window.context.select(np.array([3, 5, 99]))
+    assert blocker.args[0].tolist() == [3, 5]  # out-of-range rows are dropped
+
+
+def test_semantic_search_is_encoded_off_the_gui_thread(window, qtbot, tmp_path):
+    corpus = tmp_path / "q.txt"
+    corpus.write_text("apples and pears\nstars and planets\nfootball and goals\n", encoding="utf-8")
+    drop(window, corpus)
+    qtbot.waitUntil(lambda: window.session.view is not None and window.session.view.data.n == 3, timeout=30_000)
+    with qtbot.waitSignal(window.context.sig_search_results, timeout=10_000) as blocker:
+        window.context.sig_request_semantic_search.emit("stars and planets")
+    rows, scores = blocker.args
+    assert window.session.texts(rows[:1]) == ["stars and planets"] and scores[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_cancel_stops_embedding_and_keeps_finished_batches(qtbot, tmp_path):
+    import time
+
+    from core.encoder import HashingEncoder
+
+    class SlowEncoder(HashingEncoder):
+        def encode(self, texts, batch_size=32):
+            time.sleep(0.05)
+            return super().encode(texts, batch_size)
+
+    win = MainWindow(discover(), model_name="hashing-64", encoder_factory=lambda name: SlowEncoder(64))
+    try:
+        assert win.workspace.open(tmp_path / "cancel.duckdb")
+        corpus = tmp_path / "long.txt"
+        corpus.write_text("\n".join(f"text {i}" for i in range(3000)), encoding="utf-8")
+        committed: list[int] = []
+        win.service.sig_batch_committed.connect(lambda ids, done, total: committed.append(done))
+        win.import_paths([str(corpus)])
+        qtbot.waitUntil(lambda: len(committed) >= 3, timeout=30_000)
+        with qtbot.waitSignal(win.service.sig_cancelled, timeout=10_000):
+            win.cancel_jobs()
+        qtbot.waitUntil(lambda: not win.service.busy, timeout=10_000)
+        store = win.session.store
+        model_id = store.ensure_model("hashing-64")
+        embedded = 3000 - store.count_pending([1], model_id)
+        assert committed[-1] <= embedded < 3000
+    finally:
+        close_quietly(win)
+
+
+def test_every_panel_preview_builds_offscreen(qtbot):
+    for spec in discover().specs:
+        panel = spec.resolve_panel().preview()
+        qtbot.addWidget(panel)
+        panel.resize(800, 500)
+        image = panel.grab().toImage()
+        assert image.width() >= 800 and image.height() >= 500, spec.id  # at least the asked size
+        assert isinstance(panel.table_rows(), list) and isinstance(panel.figure_items(), dict)
