@@ -42,6 +42,16 @@ class EmbedJob:
 
 
 @dataclass(frozen=True)
+class DeriveJob:
+    """Store ``transform(vectors)`` of an embedding set as a new, derived set (raw vectors untouched)."""
+
+    collection_ids: tuple[int, ...]
+    model_id: int
+    name: str
+    transform: Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
 class QueryJob:
     """Encode one query text (semantic search); answered by ``sig_query_done``."""
 
@@ -61,6 +71,7 @@ class EncoderService(QThread):
     sig_batch_committed = Signal(object, int, int)  # collection ids, done, total
     sig_embed_done = Signal(object, object)  # collection ids, EmbedOutcome
     sig_query_done = Signal(int, object)  # token, float32 vector
+    sig_derived_done = Signal(str)  # name of the derived model
     sig_error = Signal(str)
     sig_cancelled = Signal()
     sig_busy_changed = Signal(bool)
@@ -85,7 +96,7 @@ class EncoderService(QThread):
         self._tokens = itertools.count(1)
 
     # ------------------------------------------------------------------ GUI-thread API
-    def submit(self, job: ImportJob | EmbedJob) -> None:
+    def submit(self, job: ImportJob | EmbedJob | DeriveJob) -> None:
         with self._pending_lock:
             self._pending += 1
         self._jobs.put(job)
@@ -154,8 +165,10 @@ class EncoderService(QThread):
             self._encoders[name] = self._factory(name)
         return self._encoders[name]
 
-    def _run_job(self, job: ImportJob | EmbedJob) -> None:
-        if isinstance(job, ImportJob):
+    def _run_job(self, job: ImportJob | EmbedJob | DeriveJob) -> None:
+        if isinstance(job, DeriveJob):
+            self._derive(job)
+        elif isinstance(job, ImportJob):
             outcome = import_paths(self._store, job.paths, job.options, self._progress())
             self.sig_import_done.emit(outcome)
             ids = tuple(outcome.all_ids)
@@ -179,6 +192,22 @@ class EncoderService(QThread):
             outcome.embedded, outcome.embedded, f"Embedded {outcome.embedded:,} texts in {time.monotonic() - started:.1f} s"
         )
         self.sig_embed_done.emit(collection_ids, outcome)
+
+    def _derive(self, job: DeriveJob) -> None:
+        progress = self._progress()
+        progress(0, 2, f"Computing {job.name}…")
+        doc_ids, _, vectors = self._store.load_vectors(job.collection_ids, job.model_id)
+        derived = np.asarray(job.transform(vectors), dtype=np.float32)
+        shas, first = np.unique(self._store.hashes(doc_ids).astype(str), return_index=True)
+        model_id = self._store.ensure_model(job.name, dim=int(derived.shape[1]), kind="derived")
+        progress(1, 2, f"Storing {job.name}…")
+        for start in range(0, len(shas), 4096):
+            rows = first[start : start + 4096]
+            self._store.write_vectors(model_id, shas[start : start + 4096].tolist(), derived[rows])
+        for collection_id in job.collection_ids:
+            self._store.add_embedding_set(collection_id, model_id)
+        progress(2, 2, f"Stored {job.name}")
+        self.sig_derived_done.emit(job.name)
 
     def _serve_queries(self) -> None:
         while True:

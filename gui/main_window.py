@@ -24,7 +24,7 @@ from core.ingest import SUPPORTED_SUFFIXES
 from core.registry import PluginRegistry
 from core.store import Store
 from gui.collections_panel import CollectionsPanel
-from gui.encoder_service import EmbedJob, EncoderService, ImportJob
+from gui.encoder_service import DeriveJob, EmbedJob, EncoderService, ImportJob
 from gui.panel_base import PanelContext
 from gui.plugin_host import PluginHost
 from gui.selection_actions import SelectionActions
@@ -131,6 +131,11 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._add_action(file_menu, "&Import files…", "Ctrl+Shift+O", self.import_dialog)
         self._add_action(file_menu, "Import &folder…", "Ctrl+Alt+O", self.import_folder_dialog)
+        export_menu = file_menu.addMenu("&Export view")
+        for slot in self.host.slots.values():
+            if slot.panel is not None:
+                self._add_action(export_menu, f"{slot.spec.title}…", "Ctrl+E" if slot.spec.placement == "central" else None,
+                                 lambda _=False, plugin_id=slot.spec.id: self.export_view(plugin_id))
         file_menu.addSeparator()
         self._add_action(file_menu, "&Quit", QKeySequence.Quit, self.close)
         view_menu = self.menuBar().addMenu("&View")
@@ -153,6 +158,7 @@ class MainWindow(QMainWindow):
         ctx.sig_request_selection.connect(self._on_context_request_selection)
         ctx.sig_request_semantic_search.connect(self._on_context_semantic_search)
         ctx.sig_request_action.connect(self.selection_actions.run)
+        ctx.sig_request_derived_set.connect(self._on_context_derived_set)
         self.host.sig_layout_changed.connect(self._on_host_layout_changed)
         self._query_token = 0
 
@@ -174,6 +180,7 @@ class MainWindow(QMainWindow):
         self.service.sig_cancelled.connect(lambda: self.show_message("Cancelled — finished batches are kept."))
         self.service.sig_busy_changed.connect(self._on_service_busy_changed)
         self.service.sig_query_done.connect(self._on_service_query_done)
+        self.service.sig_derived_done.connect(self._on_service_derived_done)
         self.service.start()
         self.host.set_store(store)
         self.collections.set_store(store)
@@ -229,6 +236,28 @@ class MainWindow(QMainWindow):
         if paths:
             event.acceptProposedAction()
             self.import_paths(paths)
+
+    def export_view(self, plugin_id: str) -> None:
+        """Export a view's figure (PNG/SVG/PDF) with the numbers it shows (CSV) and a manifest."""
+        from gui.figure_export import FigureExportDialog
+
+        panel = self.host.slots[plugin_id].panel
+        items = panel.figure_items() if panel is not None else {}
+        if not items:
+            self.show_message("This view has no figure to export yet.")
+            return
+        name, item = next(iter(items.items()))
+        if hasattr(panel, "figure_payload"):
+            payload = panel.figure_payload()
+        else:
+            rows = panel.table_rows()
+            payload = {
+                "data": {key: [row.get(key) for row in rows] for key in (rows[0] if rows else {})},
+                "manifest": {"view": plugin_id, "figure": name, **self.context.provenance},
+            }
+        path = FigureExportDialog(f"{self.context.title} — {name}", self).run(item, name, **payload)
+        if path is not None:
+            self.show_message(f"Saved {path}")
 
     def cancel_jobs(self) -> None:
         if self.service is not None:
@@ -325,6 +354,20 @@ class MainWindow(QMainWindow):
         if self.service is not None and query.strip() and self.session is not None and self.session.model_id is not None:
             model = self.session.store.model(self.session.model_id).name
             self._query_token = self.service.encode_query(query, model)
+
+    def _on_context_derived_set(self, label: str, transform) -> None:
+        if self.service is None or self.session is None or self.session.view is None:
+            return
+        view = self.session.view
+        store = self.session.store
+        names = ", ".join(c.name for c in store.collections() if c.id in view.collection_ids)
+        name = f"{store.model(view.model_id).name} · {label} ({names})"
+        self.service.submit(DeriveJob(view.collection_ids, view.model_id, name, transform))
+
+    def _on_service_derived_done(self, name: str) -> None:
+        self.collections.refresh()
+        self.collections.select_model(name)
+        self.show_message(f"Showing the derived embedding set {name}; switch back with the Model box.")
 
     def _on_host_layout_changed(self, coords) -> None:
         if self.session is not None:

@@ -30,6 +30,7 @@ class PanelContext(QObject):
     sig_request_semantic_search = Signal(str)  # query text; host encodes it off the GUI thread
     sig_search_results = Signal(object, object)  # rows, cosine similarities (best first)
     sig_request_action = Signal(str, object)  # action name ("new_collection", "export_selection", "show_table"), rows
+    sig_request_derived_set = Signal(str, object)  # label, Qt-free transform(vectors) -> vectors
 
     def __init__(self, text_lookup: TextLookup | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +83,10 @@ class PanelContext(QObject):
 
     def color_by(self, name: str, values: np.ndarray) -> None:
         self.sig_request_color.emit(name, np.asarray(values, dtype=np.float32))
+
+    def derive_set(self, label: str, transform: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Ask the host to store ``transform(vectors)`` as a derived embedding set and show it."""
+        self.sig_request_derived_set.emit(label, transform)
 
     def show_links(self, source: int, targets: Sequence[int] | np.ndarray) -> None:
         self.sig_request_links.emit(int(source), np.asarray(targets, dtype=np.int64))

@@ -1,10 +1,13 @@
 """The main window, driven as a user would: drop files, watch progress, see the views fill."""
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication
 
 from core.registry import discover
 from gui.main_window import MainWindow
@@ -24,6 +27,9 @@ def close_quietly(win: MainWindow) -> None:
     win.host.shutdown()
     win.detach()
     win.close()
+    win.deleteLater()
+    QApplication.processEvents()
+    gc.collect()  # collect dead Qt objects now, while no worker thread runs
 
 
 def drop(window: MainWindow, *paths) -> None:
@@ -121,3 +127,21 @@ def test_every_panel_preview_builds_offscreen(qtbot):
         image = panel.grab().toImage()
         assert image.width() >= 800 and image.height() >= 500, spec.id  # at least the asked size
         assert isinstance(panel.table_rows(), list) and isinstance(panel.figure_items(), dict)
+
+
+def test_corrected_space_becomes_a_derived_set_and_the_views_switch_to_it(window, qtbot, tmp_path):
+    corpus = tmp_path / "d.txt"
+    corpus.write_text("\n".join(f"entry {i} mentions topic {i % 5}" for i in range(50)), encoding="utf-8")
+    drop(window, corpus)
+    qtbot.waitUntil(lambda: window.session.view is not None and window.session.view.data.n == 50, timeout=30_000)
+    qtbot.waitUntil(lambda: not window.service.busy, timeout=30_000)
+    raw = window.session.view.data.vectors.copy()
+    with qtbot.waitSignal(window.service.sig_derived_done, timeout=30_000):
+        window.context.derive_set("centred", lambda x: x - x.mean(axis=0))
+    store = window.session.store
+    derived = next(m for m in store.models() if m.kind == "derived")
+    assert derived.name.startswith("hashing-64 · centred")
+    qtbot.waitUntil(lambda: window.session.view.model_id == derived.id, timeout=30_000)
+    np.testing.assert_allclose(window.session.view.data.vectors, raw - raw.mean(axis=0), atol=1e-6)
+    _, _, still_raw = store.load_vectors((1,), next(m for m in store.models() if m.name == "hashing-64").id)
+    np.testing.assert_array_equal(still_raw, raw)  # the raw vectors are never overwritten

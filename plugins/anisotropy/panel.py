@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QSpinBox,
     QStyle,
     QTableWidget,
@@ -25,7 +27,14 @@ from PySide6.QtWidgets import (
 from core.plugin_api import AnalysisData
 from core.progress import null_progress
 from gui.panel_base import PanelContext, PluginPanel
-from plugins.anisotropy.analysis import CORRECTIONS, AnisotropyParams, AnisotropyReport, AnisotropyResult, compute
+from plugins.anisotropy.analysis import (
+    CORRECTIONS,
+    AnisotropyParams,
+    AnisotropyReport,
+    AnisotropyResult,
+    compute,
+    corrected_vectors,
+)
 
 CORRECTION_LABELS = {"none": "none", "center": "center", "whiten": "whiten", "all_but_the_top": "all-but-the-top"}
 SHORT_LABELS = {"none": "none", "center": "center", "whiten": "whiten", "all_but_the_top": "ABTT"}
@@ -138,7 +147,20 @@ class AnisotropyPanel(PluginPanel):
         self._abtt_d.setEnabled(self.params.correction == "all_but_the_top")
         self._abtt_d.valueChanged.connect(self._on_abtt_d_changed)
         row.addWidget(self._abtt_d)
+        self._apply = QPushButton("Use in all views")
+        self._apply.setToolTip(
+            "Store the corrected vectors as a derived embedding set (the raw vectors stay untouched) and "
+            "recompute the map, neighbours and hubness in the corrected space."
+        )
+        self._apply.setEnabled(self.params.correction != "none")
+        self._apply.clicked.connect(self._on_apply_clicked)
+        row.addWidget(self._apply)
         return row
+
+    def _on_apply_clicked(self) -> None:
+        params = self.params
+        label = CORRECTION_LABELS[params.correction] + (f" D={params.abtt_d}" if params.abtt_d else "")
+        self.context.derive_set(label, partial(corrected_vectors, params=params))
 
     def _build_scores(self) -> QWidget:
         page = QWidget()
@@ -306,6 +328,7 @@ class AnisotropyPanel(PluginPanel):
     def _on_correction_changed(self, index: int) -> None:
         correction = CORRECTIONS[index]
         self._abtt_d.setEnabled(correction == "all_but_the_top")
+        self._apply.setEnabled(correction != "none")
         self._show_report()
         self._fill_compare()
         self.set_params(replace(self.params, correction=correction))
