@@ -166,13 +166,13 @@ class PluginHost(QObject):
             return
         slot.result = result
         coords = getattr(result, "coords", None)
-        if coords is not None and slot.spec.placement == "central":
+        if coords is not None and slot.spec.placement == "central" and not partial:
+            # only a finished layout is the map: a preview (PCA) must not seed the next one
             self.with_coords(coords)
             self.sig_layout_changed.emit(coords)
-            if not partial:
-                for other in self.slots.values():
-                    if other.spec.uses_coords:
-                        self._schedule(other.spec.id)
+            for other in self.slots.values():
+                if other.spec.uses_coords:
+                    self._schedule(other.spec.id)
         if slot.panel is not None:
             slot.panel.show_status("" if not partial else "Preview — refining…")
             slot.panel.show_result(result)

@@ -80,20 +80,15 @@ def test_seed_layout_places_new_rows_at_their_nearest_placed_neighbour():
     assert np.allclose(lonely[2:], [[5, 0]] * 3, atol=0.1)  # no graph: the centroid
 
 
-def test_align_to_undoes_rotation_scale_and_shift_without_stretching():
+def test_align_to_undoes_rotation_stretch_and_shift():
     rng = np.random.default_rng(2)
     ref = rng.normal(size=(50, 2)).astype(np.float32)
     angle = 0.7
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    moved = (ref @ rot * 3.0 + [5, -2]).astype(np.float32)
+    moved = (ref @ rot * [3.0, 1.5] + [5, -2]).astype(np.float32)
     ref_with_new = ref.copy()
     ref_with_new[40:] = np.nan
     assert np.allclose(align_to(moved, ref_with_new), ref, atol=1e-4)
-    # a layout stretched along one axis keeps its shape: distances scale by one factor only
-    stretched = ref * np.array([4.0, 1.0], dtype=np.float32)
-    aligned = align_to(stretched, ref)
-    ratio = np.linalg.norm(aligned[1:] - aligned[0], axis=1) / np.linalg.norm(stretched[1:] - stretched[0], axis=1)
-    assert np.allclose(ratio, ratio[0], rtol=1e-4)
 
 
 def test_projection_result_round_trips_through_arrays():
@@ -136,8 +131,7 @@ def test_umap_preview_trust_growth_and_cancel(umap_worker):
     span = np.ptp(result.coords, axis=0).max()
     for k in range(3):
         shift = grown.coords[:600][label == k].mean(axis=0) - result.coords[label == k].mean(axis=0)
-        # Procrustes alignment (no stretch, see align_to): cluster centres move 7–11% of the span here
-        assert np.linalg.norm(shift) < 0.15 * span
+        assert np.linalg.norm(shift) < 0.03 * span
     assert np.median(np.linalg.norm(grown.coords[:600] - result.coords, axis=1)) < 0.1 * span
     assert umap_process.COMPILING_MESSAGE not in messages
 

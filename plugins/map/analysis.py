@@ -148,26 +148,19 @@ def seed_layout(
 
 
 def align_to(coords: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Rotate, reflect, scale and shift ``coords`` onto ``reference`` (Procrustes,
-    least squares on the finite rows of ``reference``).
+    """Affine map of ``coords`` onto ``reference``, least squares on its finite rows.
 
-    A similarity transform keeps UMAP's geometry: an affine fit would match the
-    previous layout more closely (cluster centres move ~1% of the span instead
-    of ~10% on a growing map) but would stretch the map along the old PCA axes,
-    and a stretched map misleads more than a slightly moved one.
+    Used only between two UMAP layouts of a growing map (a PCA preview never
+    seeds one, see ``PluginHost``): UMAP rescales the initial layout to [0, 10]
+    per axis, and an affine fit undoes that (cluster centres move ~1% of the
+    span instead of ~7–10% with a per-axis or similarity fit).
     """
     ok = np.isfinite(reference).all(axis=1)
     if ok.sum() < 3:
         return coords
-    src = coords[ok].astype(np.float64)
-    dst = reference[ok].astype(np.float64)
-    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
-    a, b = src - src_mean, dst - dst_mean
-    u, sigma, vt = np.linalg.svd(a.T @ b)
-    rotation = u @ vt
-    norm = (a**2).sum()
-    scale = sigma.sum() / norm if norm > 0 else 1.0
-    return ((coords - src_mean) @ rotation * scale + dst_mean).astype(np.float32)
+    design = np.c_[coords.astype(np.float64), np.ones(len(coords))]
+    transform, *_ = np.linalg.lstsq(design[ok], reference[ok].astype(np.float64), rcond=None)
+    return (design @ transform).astype(np.float32)
 
 
 def umap_knn(knn: KnnGraph, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
