@@ -176,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     names = [n for n in (args.only or list(BENCHMARKS)) if n not in args.skip]
     report = run_suite(names, args.quick, args.skip)
+    errors_now = list(report["errors"])  # the exit status speaks of this run, not of merged older results
     previous = args.out / "latest.json"
     if args.update and previous.exists():
         report = merge(json.loads(previous.read_text(encoding="utf-8")), report)
@@ -185,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     if report["skipped"]:
         print("skipped: " + ", ".join(report["skipped"]))
     print(f"\n{len(report['figures'])} figures in {report['seconds']:.0f} s; wrote {json_path} and {md_path}")
-    if report["errors"]:
-        print(f"errors in: {', '.join(report['errors'])}", file=sys.stderr)
+    if errors_now:
+        print(f"errors in: {', '.join(errors_now)}", file=sys.stderr)
         return 1
     return 0
 
