@@ -17,7 +17,7 @@ from bench.common import Figure, Target, run_isolated
 STALL_LIMIT_MS = 50.0
 OVERLAP_K = 10
 QUICK_RESPONSIVE = {"n": 0, "model": "hashing-64", "kind": "demo"}
-FULL_RESPONSIVE = {"n": 20_000, "model": "all-MiniLM-L6-v2", "kind": "short"}
+FULL_RESPONSIVE = {"n": 4_000, "model": "all-MiniLM-L6-v2", "kind": "short"}
 QUICK_FIRST_MAP = {"n": 200, "model": "hashing-64", "kind": "short"}
 FULL_FIRST_MAP = {"n": 2_000, "model": "all-MiniLM-L6-v2", "kind": "abstract"}
 ISSUE_FIRST_MAP_N = 10_000  # the issue's size: ~7 min of embedding alone on 2 cores, too long for a routine run

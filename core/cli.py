@@ -85,6 +85,28 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--width", type=int, default=1600)
     export.add_argument("--dpi", type=int, default=300)
     export.add_argument("--title")
+
+    compare = sub.add_parser("compare", help="compare two embedding sets of the same documents (CKA, kNN overlap) as JSON")
+    compare.add_argument("--workspace", required=True)
+    compare.add_argument("--a", default=None, help="model name of the first set (default: the first with vectors)")
+    compare.add_argument("--b", required=True, help="model name of the second set")
+    compare.add_argument("-k", type=int, default=10)
+    compare.add_argument("--collection", help="collection name (default: all)")
+    compare.add_argument("--json", action="store_true", help="print JSON (the default output)")
+
+    vectors_in = sub.add_parser("import-vectors", help="import your own vectors (.parquet, .jsonl, or .npy beside a .txt)")
+    vectors_in.add_argument("path")
+    vectors_in.add_argument("--workspace", required=True)
+    vectors_in.add_argument("--model", required=True, help="name for the imported embedding model")
+    vectors_in.add_argument("--collection", help="collection to create, or an existing one to match by text")
+    vectors_in.add_argument("--text-column", help="column holding the text (default: text, document, content…)")
+    vectors_in.add_argument("--vector-column", help="column holding the vectors (default: vector, embedding…)")
+
+    vectors_out = sub.add_parser("export-set", help="write an embedding set (texts, metadata, vectors) to Parquet")
+    vectors_out.add_argument("--workspace", required=True)
+    vectors_out.add_argument("--model", required=True)
+    vectors_out.add_argument("--collection", help="collection name (default: all)")
+    vectors_out.add_argument("--out", required=True, help="output .parquet file")
     return parser
 
 
@@ -98,6 +120,7 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
     args.files = files
     handlers: dict[str, Handler] = {
         "ingest": cmd_ingest, "analyze": cmd_analyze, "neighbors": cmd_neighbors, "install-desktop": cmd_install_desktop,
+        "compare": cmd_compare, "import-vectors": cmd_import_vectors, "export-set": cmd_export_set,
     }
     handlers.update(qt_handlers or {})
     command = args.command or "gui"
@@ -106,10 +129,11 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
         return 2
     from core.store import WorkspaceError
     from core.encoder import EncoderError
+    from core.vector_io import VectorFileError
 
     try:
         return handlers[command](args)
-    except (WorkspaceError, EncoderError, LookupError) as exc:
+    except (WorkspaceError, EncoderError, LookupError, VectorFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
@@ -168,4 +192,51 @@ def cmd_install_desktop(args: argparse.Namespace) -> int:
     from core.desktop_entry import install_desktop_entry
 
     print(f"Installed {install_desktop_entry()}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from plugins.compare.analysis import compare_workspace
+
+    print(json.dumps(compare_workspace(args.workspace, args.a, args.b, args.k, args.collection), indent=2))
+    return 0
+
+
+def _collection_ids(store, name: str | None) -> list[int]:
+    """Ids of collection ``name`` (all when None); LookupError naming what exists."""
+    collections = store.collections()
+    picked = [c.id for c in collections if name is None or c.name == name]
+    if not picked:
+        raise LookupError(f"no collection named {name!r} (collections: {', '.join(c.name for c in collections) or 'none'})")
+    return picked
+
+
+def cmd_import_vectors(args: argparse.Namespace) -> int:
+    from core.store import Store
+    from core.vector_io import import_vectors
+
+    store = Store.open(args.workspace)
+    try:
+        done = import_vectors(store, args.path, args.model, args.collection, args.text_column, args.vector_column)
+        name = store.collection(done.collection_id).name
+    finally:
+        store.close()
+    print(f"Imported {done.rows:,} vectors ({done.dim}-d) as model '{args.model}' into collection '{name}': "
+          f"{done.added:,} documents added, {done.matched:,} matched to existing ones.")
+    return 0
+
+
+def cmd_export_set(args: argparse.Namespace) -> int:
+    from core.store import Store
+    from core.vector_io import export_set
+
+    store = Store.open(args.workspace, read_only=True)
+    try:
+        model = next((m for m in store.models() if m.name == args.model), None)
+        if model is None:
+            raise LookupError(f"no model named {args.model!r} (models: {', '.join(m.name for m in store.models()) or 'none'})")
+        rows = export_set(store, _collection_ids(store, args.collection), model.id, args.out)
+    finally:
+        store.close()
+    print(f"Wrote {rows:,} rows to {args.out}")
     return 0

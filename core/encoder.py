@@ -207,4 +207,9 @@ def load_encoder(
     match = re.fullmatch(r"hashing-(\d+)", name)
     if match:
         return HashingEncoder(int(match.group(1)))
+    from core.encoders_extra import extra_encoder  # lazy: it imports this module
+
+    extra = extra_encoder(name)
+    if extra is not None:
+        return extra
     return SentenceTransformerEncoder(name, device=device, trust_remote_code=trust_remote_code, allow_download=allow_download)

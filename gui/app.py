@@ -11,8 +11,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from core.encoder import DEFAULT_MODEL
 from core.registry import discover
-from gui.workspace import demo_corpus_path
+from gui.workspace import demo_corpus_path, log_dir
 
 APP_ID = "embedding-explorer"
 SMOKE_TIMEOUT_S = 600
@@ -38,11 +39,18 @@ def warm_up_projection() -> None:
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from gui.logging_setup import install_excepthooks, setup_logging
     from gui.main_window import MainWindow
+    from gui.theme import apply_theme
 
     app = make_app()
-    window = MainWindow(discover(), model_name=args.model)
+    log_path = setup_logging(log_dir())
+    logging.getLogger(__name__).info("starting; log file %s", log_path)
+    # --model wins over the Settings' default model only when given
+    window = MainWindow(discover(), model_name=args.model if args.model != DEFAULT_MODEL else None)
+    window.errors.log_path = log_path
+    install_excepthooks(window.errors.report)
+    apply_theme(app, window.settings.theme)
     window.show()
     opened = window.workspace.open(args.workspace) if args.workspace else window.workspace.open_default(not args.no_demo)
     if opened and args.files:

@@ -1,19 +1,31 @@
 """The collections sidebar: name, size, model and status of every collection,
-with a check box choosing which ones are in view."""
+with a check box choosing which ones are in view, and a right-click menu
+(rename, delete, merge, re-embed, export) that the window carries out."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel, QMenu, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from core.store import Store
 
 COLUMNS = ("Collection", "Docs", "Embedded", "Status")
+#: (action name, menu text, shortcut on the list, how many collections it needs at least)
+ACTIONS = (
+    ("rename", "Rename…", "F2", 1),
+    ("merge", "Merge into a new collection…", None, 2),
+    ("reembed", "Re-embed with another model…", None, 1),
+    ("export", "Export documents…", None, 1),
+    ("delete", "Delete…", QKeySequence.Delete, 1),
+)
 
 
 class CollectionsPanel(QWidget):
     """Lists collections; emits the checked ids and the chosen model."""
 
     sig_view_requested = Signal(object, object)  # tuple of collection ids, model id (or None)
+    sig_action_requested = Signal(str, object)  # action name (see ACTIONS), tuple of collection ids
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -26,6 +38,13 @@ class CollectionsPanel(QWidget):
         for column in range(1, len(COLUMNS)):
             self._tree.header().setSectionResizeMode(column, QHeaderView.ResizeToContents)
         self._tree.itemChanged.connect(self._on_tree_item_changed)
+        self._tree.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self._tree.setContextMenuPolicy(Qt.CustomContextMenu)
+        self._tree.customContextMenuRequested.connect(self._on_tree_context_menu)
+        for action, _, keys, _ in ACTIONS:
+            if keys is not None:
+                QShortcut(QKeySequence(keys), self._tree, lambda a=action: self._request(a, self.selected_ids()),
+                          context=Qt.WidgetShortcut)
         self._model = QComboBox()
         self._model.setToolTip("The embedding model whose vectors the views show")
         self._model.currentIndexChanged.connect(self._emit_view)
@@ -54,6 +73,34 @@ class CollectionsPanel(QWidget):
             if item.checkState(0) == Qt.Checked:
                 ids.append(int(item.data(0, Qt.UserRole)))
         return tuple(ids)
+
+    def selected_ids(self) -> tuple[int, ...]:
+        """Collections highlighted in the list (the right-click menu acts on these)."""
+        return tuple(int(item.data(0, Qt.UserRole)) for item in self._tree.selectedItems())
+
+    def menu_for(self, collection_ids: tuple[int, ...]) -> QMenu:
+        """The right-click menu for these collections."""
+        menu = QMenu(self)
+        for action, text, keys, needed in ACTIONS:
+            if action == "delete":
+                menu.addSeparator()
+            hint = f"\t{QKeySequence(keys).toString(QKeySequence.NativeText)}" if keys is not None else ""
+            entry = menu.addAction(text + hint, lambda a=action: self._request(a, collection_ids))
+            entry.setEnabled(len(collection_ids) >= needed and (action != "rename" or len(collection_ids) == 1))
+        return menu
+
+    def _on_tree_context_menu(self, pos: QPoint) -> None:
+        item = self._tree.itemAt(pos)
+        if item is None:
+            return
+        if not item.isSelected():
+            self._tree.clearSelection()
+            item.setSelected(True)
+        self.menu_for(self.selected_ids()).popup(self._tree.viewport().mapToGlobal(pos))
+
+    def _request(self, action: str, collection_ids: tuple[int, ...]) -> None:
+        if collection_ids:
+            self.sig_action_requested.emit(action, collection_ids)
 
     def model_id(self) -> int | None:
         value = self._model.currentData()

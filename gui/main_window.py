@@ -1,17 +1,22 @@
 """The main window: collections sidebar, the map in the centre, plugin docks,
-drag-and-drop import, File menu and a status bar with progress and cancel."""
+drag-and-drop import, menus (File, Edit, View, Help) and a status bar with
+progress and cancel. Settings, help, selection history and collection
+management live in their own modules; this one wires them together."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -19,24 +24,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.encoder import DEFAULT_MODEL
 from core.ingest import SUPPORTED_SUFFIXES
 from core.registry import PluginRegistry
+from core.settings import Settings, settings_overrides
 from core.store import Store
+from gui.collection_actions import CollectionActions
 from gui.collections_panel import CollectionsPanel
 from gui.encoder_service import DeriveJob, EmbedJob, EncoderService, ImportJob
+from gui.error_dialog import ErrorReporter
+from gui.help import FORMATS, WelcomeOverlay
 from gui.panel_base import PanelContext
 from gui.plugin_host import PluginHost
 from gui.selection_actions import SelectionActions
+from gui.selection_history import SelectionCommands
+from gui.settings_dialog import WindowSettings
 from gui.session import Session
-from gui.workspace import WorkspaceController
+from gui.workspace import WorkspaceController, log_dir, settings_path
 
 DOCK_AREAS = {"right": Qt.RightDockWidgetArea, "left": Qt.LeftDockWidgetArea, "bottom": Qt.BottomDockWidgetArea}
-DROP_HINT = (
-    "Drop text files or folders here\n\n"
-    + "  ".join(sorted({s.lstrip(".") for s in SUPPORTED_SUFFIXES if not s.endswith(".gz")}))
-    + "  (also .gz)"
-)
+DROP_HINT = "Drop text files or folders here\n\n" + FORMATS
 
 
 class MainWindow(QMainWindow):
@@ -44,29 +50,71 @@ class MainWindow(QMainWindow):
 
     sig_idle_changed = Signal(bool)
 
-    def __init__(self, registry: PluginRegistry, model_name: str = DEFAULT_MODEL, encoder_factory=None) -> None:
+    def __init__(
+        self,
+        registry: PluginRegistry,
+        model_name: str | None = None,
+        encoder_factory=None,
+        settings_file: str | Path | None = None,
+    ) -> None:
         super().__init__()
         self.setWindowTitle("Embedding Explorer")
         self.setAcceptDrops(True)
         self.resize(1280, 820)
-        self.model_name = model_name
+        self.prefs = WindowSettings(Path(settings_file) if settings_file is not None else settings_path(), self)
+        self.model_name = model_name or self.settings.default_model
         self.registry = registry
         self.context = PanelContext()
         self.host = PluginHost(registry, self.context)
+        self.prefs.restore_params(self.host.slots)
         self.workspace = WorkspaceController(self, encoder_factory)
         self.session: Session | None = None
         self.service: EncoderService | None = None
+        self.errors = ErrorReporter(self)
+        self.selection = SelectionCommands(self)
         self.selection_actions = SelectionActions(self)
+        self.collection_actions = CollectionActions(self)
+        self.named_actions: dict[str, QAction] = {}
         self._build_central()
         self._build_docks()
         self._build_status_bar()
         self._build_menus()
         self._wire_context()
+        self.prefs.follow_panels(self.host.slots)
+        self.prefs.sig_changed.connect(self._on_prefs_changed)
         self._sidebar_timer = QTimer(self, singleShot=True, interval=500, timeout=self.collections.refresh)
-        settings = QSettings()
-        if settings.value("window/geometry") is not None:
-            self.restoreGeometry(settings.value("window/geometry"))
-            self.restoreState(settings.value("window/state"))
+        layout = QSettings()  # window geometry and docks: Qt's own binary blobs, kept out of settings.json
+        if layout.value("window/geometry") is not None:
+            self.restoreGeometry(layout.value("window/geometry"))
+            self.restoreState(layout.value("window/state"))
+        if self.prefs.problems:
+            self.show_message(f"Settings: {self.prefs.problems[0]}")
+
+    # ------------------------------------------------------------------ settings
+    @property
+    def settings(self) -> Settings:
+        return self.prefs.value
+
+    def update_settings(self, settings: Settings) -> None:
+        """Adopt ``settings`` and write them to the settings file."""
+        self.prefs.update(settings)
+
+    def show_settings(self) -> None:
+        models = [m.name for m in self.session.store.models() if m.kind == "encoder"] if self.session else []
+        self.prefs.edit(models, self)
+
+    def _on_prefs_changed(self, old: Settings, new: Settings) -> None:
+        """Apply what can change at once: default model, theme, the analysis defaults of the views."""
+        self.model_name = new.default_model if new.default_model != old.default_model else self.model_name
+        if new.theme != old.theme:
+            from gui.theme import apply_theme
+
+            apply_theme(QApplication.instance(), new.theme)
+        before = settings_overrides(old)
+        for plugin_id, fields in settings_overrides(new).items():
+            slot = self.host.slots.get(plugin_id)
+            if slot is not None and slot.panel is not None and fields != before.get(plugin_id):
+                slot.panel.set_params(dataclasses.replace(slot.params, **fields))
 
     # ------------------------------------------------------------------ layout
     def _build_central(self) -> None:
@@ -77,10 +125,26 @@ class MainWindow(QMainWindow):
         self._central = QStackedWidget()
         self._central.addWidget(self._hint)
         self.setCentralWidget(self._central)
+        self.welcome = WelcomeOverlay(self._central)
+        self.welcome.sig_dismissed.connect(self.dismiss_welcome)
+        self.welcome.sig_import_requested.connect(self.import_dialog)
+        self.welcome.sig_guide_requested.connect(self.show_guide)
+        self.welcome.setVisible(not self.settings.welcome_dismissed)
+
+    def dismiss_welcome(self) -> None:
+        """Hide the welcome overlay for good."""
+        self.welcome.hide()
+        if not self.settings.welcome_dismissed:
+            self.update_settings(dataclasses.replace(self.settings, welcome_dismissed=True))
+
+    def _update_welcome(self) -> None:
+        if self.session is not None and self.session.store.collections():
+            self.dismiss_welcome()
 
     def _build_docks(self) -> None:
         self.collections = CollectionsPanel()
         self.collections.sig_view_requested.connect(self._on_collections_view_requested)
+        self.collections.sig_action_requested.connect(self.collection_actions.run)
         dock = QDockWidget("Collections", self)
         dock.setObjectName("dock-collections")
         dock.setWidget(self.collections)
@@ -125,32 +189,56 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._add_action(file_menu, "&New workspace…", QKeySequence.New, self.workspace.new_dialog)
-        self._add_action(file_menu, "&Open workspace…", QKeySequence.Open, self.workspace.open_dialog)
+        self._add_action(file_menu, "&Open workspace…", "Ctrl+O", self.workspace.open_dialog, "open")
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self.workspace.fill_recent_menu)
         file_menu.addSeparator()
-        self._add_action(file_menu, "&Import files…", "Ctrl+Shift+O", self.import_dialog)
-        self._add_action(file_menu, "Import &folder…", "Ctrl+Alt+O", self.import_folder_dialog)
+        self._add_action(file_menu, "&Import files…", "Ctrl+Shift+O", self.import_dialog, "import")
+        self._add_action(file_menu, "Import &folder…", "Ctrl+Alt+O", self.import_folder_dialog, "import_folder")
         export_menu = file_menu.addMenu("&Export view")
         for slot in self.host.slots.values():
             if slot.panel is not None:
-                self._add_action(export_menu, f"{slot.spec.title}…", "Ctrl+E" if slot.spec.placement == "central" else None,
-                                 lambda _=False, plugin_id=slot.spec.id: self.export_view(plugin_id))
+                central = slot.spec.placement == "central"
+                self._add_action(export_menu, f"{slot.spec.title}…", "Ctrl+E" if central else None,
+                                 lambda _=False, plugin_id=slot.spec.id: self.export_view(plugin_id),
+                                 "export_figure" if central else None)
         file_menu.addSeparator()
-        self._add_action(file_menu, "&Quit", QKeySequence.Quit, self.close)
+        self._add_action(file_menu, "&Quit", "Ctrl+Q", self.close)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        for name, action in self.selection.actions.items():
+            edit_menu.addAction(action)
+            if name == "redo":
+                edit_menu.addSeparator()
+        self.named_actions.update(self.selection.actions)
+        edit_menu.addSeparator()
+        self._add_action(edit_menu, "&Find…", "Ctrl+F", self.focus_search, "find")
+        edit_menu.addSeparator()
+        self._add_action(edit_menu, "&Settings…", "Ctrl+,", self.show_settings, "settings")
         view_menu = self.menuBar().addMenu("&View")
-        for name, dock in self.docks.items():
-            view_menu.addAction(dock.toggleViewAction())
+        for number, (name, dock) in enumerate(self.docks.items(), start=1):
+            action = dock.toggleViewAction()
+            if number <= 9:
+                action.setShortcut(QKeySequence(f"Alt+{number}"))
+            view_menu.addAction(action)
+            self.named_actions[f"toggle_{name}"] = action
         help_menu = self.menuBar().addMenu("&Help")
+        self._add_action(help_menu, "&User guide", QKeySequence.HelpContents, self.show_guide, "guide")
+        self._add_action(help_menu, "&Keyboard shortcuts", "Ctrl+/", self.show_shortcuts, "shortcuts")
         self._add_action(help_menu, "&Plugins…", None, self.show_plugins)
-        self._add_action(help_menu, "&About", None, self.show_about)
+        self._add_action(help_menu, "Open &log folder", None,
+                         lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir()))))
+        self._add_action(help_menu, "&About", None, self.show_about, "about")
+        self.selection.claim_keys([slot.panel for slot in self.host.slots.values() if slot.panel is not None])
 
-    def _add_action(self, menu, text: str, shortcut, slot) -> QAction:
+    def _add_action(self, menu: QMenu, text: str, shortcut, slot, name: str | None = None) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
+            keys = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(k) for k in keys])
         action.triggered.connect(slot)
         menu.addAction(action)
+        if name is not None:
+            self.named_actions[name] = action
         return action
 
     def _wire_context(self) -> None:
@@ -162,6 +250,11 @@ class MainWindow(QMainWindow):
         self.host.sig_layout_changed.connect(self._on_host_layout_changed)
         self._query_token = 0
 
+    def focus_search(self) -> None:
+        if hasattr(self, "map_panel"):
+            self.map_panel.search_edit.setFocus(Qt.ShortcutFocusReason)
+            self.map_panel.search_edit.selectAll()
+
     # ------------------------------------------------------------------ workspace lifecycle
     def attach(self, store: Store) -> None:
         """Make ``store`` the open workspace: session, encoder service, views."""
@@ -169,6 +262,7 @@ class MainWindow(QMainWindow):
         self.session = Session(store)
         self.session.sig_view_loaded.connect(self._on_session_view_loaded)
         self.session.sig_selection_changed.connect(self.context.sig_selection_changed)
+        self.selection.attach(self.session)
         self.session.sig_load_failed.connect(self.show_message)
         self.context.set_text_lookup(self.session.texts)
         self.service = self.workspace.make_service(store)
@@ -188,6 +282,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Embedding Explorer — {store.path.name}")
         self._on_collections_view_requested(self.collections.checked_ids(), self.collections.model_id())
         self._resume_unfinished(store)
+        self._update_welcome()
 
     def detach(self) -> None:
         """Shut the open workspace down in order: service, session, store."""
@@ -198,6 +293,7 @@ class MainWindow(QMainWindow):
             self.session.close()
             self.session.store.close()
             self.session = None
+        self.selection.attach(None)
         self.host.set_data(None, "")
         self.host.set_store(None)
         self.collections.set_store(None)
@@ -277,6 +373,7 @@ class MainWindow(QMainWindow):
         self.sig_idle_changed.emit(not busy)
 
     def _on_service_import_done(self, outcome) -> None:
+        self._update_welcome()
         self.collections.refresh()
         self.collections.select_model(self.model_name)
         self.collections.check(outcome.all_ids)
@@ -306,8 +403,9 @@ class MainWindow(QMainWindow):
         self.show_message(f"Embedded {outcome.embedded:,} texts at {outcome.rate:.1f}/s{note}")
 
     def _on_service_error(self, message: str) -> None:
-        self.show_message(message.splitlines()[0])
-        QMessageBox.warning(self, "Embedding Explorer", message)
+        summary = message.splitlines()[0] if message else "Unknown error"
+        self.show_message(summary)
+        self.errors.report(summary, message)
 
     def _on_service_query_done(self, token: int, vector: np.ndarray) -> None:
         if token != self._query_token or self.session is None or self.session.view is None:
@@ -388,28 +486,43 @@ class MainWindow(QMainWindow):
         box.setModal(False)
         box.show()
 
+    def refresh_collections(self) -> None:
+        """Collections were renamed, added or merged: re-read the sidebar and the names in view."""
+        self.collections.refresh()
+        if self.session is not None:
+            self.session.reload()
+
     def show_plugins(self) -> None:
-        lines = [f"✓ {s.title} ({s.id})" for s in self.registry.specs]
-        lines += [f"✗ {b.name}: {b.error}" for b in self.registry.broken]
-        box = QMessageBox(QMessageBox.Information, "Plugins", "\n".join(lines), parent=self)
+        from gui.help import plugins_text
+
+        box = QMessageBox(QMessageBox.Information, "Plugins", plugins_text(self.registry), parent=self)
         box.setTextFormat(Qt.PlainText)
         box.exec()
+
+    def show_guide(self) -> None:
+        from gui.help import user_guide_dialog
+
+        user_guide_dialog(self).show()
+
+    def show_shortcuts(self) -> None:
+        from gui.help import menu_actions, shortcut_rows, shortcuts_dialog
+
+        shortcuts_dialog(shortcut_rows(menu_actions(self.menuBar())), self).show()
 
     def show_about(self) -> None:
-        from core.versions import version_report
+        from gui.help import about_dialog
 
-        box = QMessageBox(QMessageBox.Information, "About Embedding Explorer", version_report(), parent=self)
-        box.setTextFormat(Qt.PlainText)
-        box.exec()
+        about_dialog(self.model_name, self).exec()
 
     # ------------------------------------------------------------------ shutdown
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self.service is not None and self.service.busy and not self.workspace.confirm_quit_while_busy():
             event.ignore()
             return
-        settings = QSettings()
-        settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/state", self.saveState())
+        layout = QSettings()
+        layout.setValue("window/geometry", self.saveGeometry())
+        layout.setValue("window/state", self.saveState())
+        self.collection_actions.shutdown()
         self.host.shutdown()
         self.detach()
         event.accept()

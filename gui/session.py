@@ -5,6 +5,12 @@ Loading vectors is a bulk read that can take seconds at a million rows, so it
 runs on a loader thread; each load carries a generation and stale loads are
 dropped. A growing collection reloads as batches land, at most every
 ``reload_interval`` seconds.
+
+Every *other* model with vectors for the same collections is loaded too, on the
+same rows (``extras["spaces"]``: {model name: float32 (n, d), NaN rows where a
+document has no vector in that space}), for the compare view. Memory: each such
+space costs n x d x 4 bytes (100k x 384: 154 MB); models with no vector for
+these collections are never loaded.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from core.compare import SpaceCache, other_spaces
 from core.plugin_api import AnalysisData
 from core.store import Store, data_key
 
@@ -77,6 +84,8 @@ class Session(QObject):
         try:
             doc_ids, cols, vectors = self.store.load_vectors(collection_ids, model_id)
             labels = self.store.labels(doc_ids) if len(doc_ids) else {}
+            spaces, space_ids = other_spaces(self.store, collection_ids, model_id, doc_ids)
+            model_name = self.store.model(model_id).name
         except Exception as exc:  # noqa: BLE001 - shown in the status bar
             self.sig_load_failed.emit(f"Could not load the embeddings: {exc}")
             return
@@ -85,6 +94,10 @@ class Session(QObject):
         extras = {
             "hashes": self.store.hashes(doc_ids),
             "collection_names": {c.id: c.name for c in self.store.collections()},
+            "model_name": model_name,
+            "spaces": spaces,
+            "space_model_ids": {**space_ids, model_name: model_id},
+            "space_cache": SpaceCache(self.store),
         }
         data = AnalysisData(vectors=vectors, doc_ids=doc_ids, collection_ids=cols, extras=extras)
         view = LoadedView(data, data_key(model_id, doc_ids), labels, collection_ids, model_id)

@@ -1,21 +1,22 @@
-"""Opening, creating and remembering workspaces; first start with the demo corpus."""
+"""Opening, creating and remembering workspaces; first start with the demo corpus;
+where the app keeps its data and settings."""
 from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.encoder import Encoder, load_encoder
+from core.settings import with_recent
 from core.store import Store, WorkspaceError
 from gui.encoder_service import EncoderService
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
 
-MAX_RECENT = 8
 WORKSPACE_FILTER = "Embedding Explorer workspace (*.duckdb)"
 
 
@@ -24,6 +25,16 @@ def data_dir() -> Path:
     folder = Path(QStandardPaths.writableLocation(QStandardPaths.AppDataLocation))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def log_dir() -> Path:
+    """Where the rotating log file lives (in the data folder)."""
+    return data_dir() / "logs"
+
+
+def settings_path() -> Path:
+    """``settings.json`` in the platform's config folder for this app."""
+    return Path(QStandardPaths.writableLocation(QStandardPaths.AppConfigLocation)) / "settings.json"
 
 
 def default_workspace_path() -> Path:
@@ -39,10 +50,15 @@ class WorkspaceController:
 
     def __init__(self, window: "MainWindow", encoder_factory: Callable[[str], Encoder] | None = None) -> None:
         self.window = window
-        self.encoder_factory = encoder_factory or load_encoder
+        self.encoder_factory = encoder_factory or self._encoder_from_settings
+
+    def _encoder_from_settings(self, name: str) -> Encoder:
+        settings = self.window.settings
+        return load_encoder(name, device=settings.device, trust_remote_code=settings.trust_remote_code,
+                            allow_download=settings.allow_download)
 
     def make_service(self, store: Store) -> EncoderService:
-        return EncoderService(store, self.encoder_factory)
+        return EncoderService(store, self.encoder_factory, batch_size=self.window.settings.batch_size)
 
     def open(self, path: str | Path, read_only: bool = False) -> bool:
         """Open ``path`` in the window; a clear message (and False) when it cannot be opened."""
@@ -78,12 +94,10 @@ class WorkspaceController:
             self.open(path)
 
     def recent(self) -> list[str]:
-        value = QSettings().value("workspaces/recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        return list(self.window.settings.recent_workspaces)
 
     def remember(self, path: Path) -> None:
-        items = [str(path.resolve())] + [p for p in self.recent() if p != str(path.resolve())]
-        QSettings().setValue("workspaces/recent", items[:MAX_RECENT])
+        self.window.update_settings(with_recent(self.window.settings, path))
 
     def fill_recent_menu(self) -> None:
         menu = self.window.recent_menu

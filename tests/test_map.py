@@ -339,3 +339,18 @@ def test_context_menu_requests_actions(panel, qtbot):
         action.trigger()
     assert blocker.args[0] == "new_collection" and blocker.args[1].tolist() == [4, 9]
     menu.close()
+
+
+def test_uniform_scatter_item_matches_pyqtgraph_atlas_lookup(qtbot):
+    import pyqtgraph as pg
+
+    from plugins.map.scatter import UniformScatterItem
+
+    xy = np.random.default_rng(3).normal(size=(500, 2))
+    brush, pen = pg.mkBrush(200, 30, 30, 180), pg.mkPen(None)
+    fast = UniformScatterItem(x=xy[:, 0], y=xy[:, 1], size=7, brush=brush, pen=pen, pxMode=True)
+    slow = pg.ScatterPlotItem(x=xy[:, 0], y=xy[:, 1], size=7, brush=brush, pen=pen, pxMode=True)
+    for item in (fast, slow):
+        item.setSize(9)  # restyling resets the atlas entries of every point
+    assert (fast.data["sourceRect"]["w"] > 0).all()
+    np.testing.assert_array_equal(fast.data["sourceRect"], slow.data["sourceRect"])

@@ -235,7 +235,6 @@ class MapPanel(PluginPanel):
         if self._key is self._legend:
             for item, group in zip(self.view.group_items, groups):
                 self._legend.addItem(item, html.escape(group.name[:40]))
-        self._on_style_changed()
 
     def _set_key(self, key: pg.GraphicsWidget | None) -> None:
         """Put the legend or the colour bar right of the plot (inside the exported figure)."""

@@ -1,0 +1,226 @@
+"""Managing collections from the sidebar: rename, delete (and compact the
+workspace file), merge, re-embed with another model, export the documents.
+
+The workspace operations are plain functions on a :class:`~core.store.Store`
+(Qt-free, tested directly); :class:`CollectionActions` asks the user and runs
+them for the main window.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import duckdb
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+from core.encoder import DEFAULT_MODEL
+from core.store import Store
+from gui.encoder_service import EmbedJob
+from gui.selection_actions import EXPORT_FILTER
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+CHUNK = 50_000
+
+
+def collection_doc_ids(store: Store, collection_id: int) -> np.ndarray:
+    """Every document id of a collection, ascending (an empty search matches every text)."""
+    return store.search_text([collection_id], "")
+
+
+def collection_table(store: Store, collection_id: int) -> dict[str, list]:
+    """A collection's documents as columns (id, collection, text, metadata) for ``write_table``."""
+    return store.document_table(collection_doc_ids(store, collection_id))
+
+
+def merge_collections(store: Store, collection_ids: Sequence[int], name: str) -> int:
+    """Copy the documents of ``collection_ids`` into a new collection; returns its id.
+
+    The originals stay. Vectors are keyed by text, so every model that embedded
+    all the originals has embedded the merge too: those embedding sets are
+    registered at once and nothing is computed again. Each document keeps its
+    metadata plus ``from_collection``.
+    """
+    sources = ", ".join(store.collection(c).name for c in collection_ids)
+    merged = store.create_collection(name, source=f"merge of {sources}", status="importing")
+    for collection_id in collection_ids:
+        ids = collection_doc_ids(store, collection_id)
+        for start in range(0, len(ids), CHUNK):
+            columns = store.document_table(ids[start : start + CHUNK])
+            extra = [k for k in columns if k not in ("id", "text", "collection")]
+            metas = [
+                {k: columns[k][i] for k in extra if columns[k][i] is not None} | {"from_collection": columns["collection"][i]}
+                for i in range(len(columns["text"]))
+            ]
+            store.add_documents(merged, columns["text"], metas, source="merge")
+    models = [{s.model_id for s in store.embedding_sets(c)} for c in collection_ids]
+    for model_id in sorted(set.intersection(*models)) if models else ():
+        store.add_embedding_set(merged, model_id)
+    store.set_collection_status(merged, "ready")
+    return merged
+
+
+def compact_workspace(path: str | Path) -> tuple[int, int]:
+    """Drop vectors no document uses and rewrite the file without free space; (bytes before, after).
+
+    DuckDB reuses freed blocks but never shrinks a file, so the data is copied
+    into a fresh file that replaces the old one. The workspace must be closed.
+    """
+    path = Path(path)
+    before = path.stat().st_size
+    fresh = path.with_name(path.name + ".compact")
+    fresh.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("DELETE FROM vectors v WHERE NOT EXISTS (SELECT 1 FROM documents d WHERE d.sha256 = v.sha256)")
+        con.execute("CHECKPOINT")
+        catalog = con.execute("SELECT current_database()").fetchall()[0][0]
+        con.execute(f"ATTACH '{_sql_string(fresh)}' AS compacted")
+        con.execute(f'COPY FROM DATABASE "{catalog}" TO compacted')
+        con.execute("DETACH compacted")
+    finally:
+        con.close()
+    os.replace(fresh, path)
+    return before, path.stat().st_size
+
+
+def _sql_string(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+class CollectionActions(QObject):
+    """Handles ``CollectionsPanel.sig_action_requested`` for the main window."""
+
+    sig_compacted = Signal(str, int, int)  # workspace path, bytes before, bytes after
+    sig_compact_failed = Signal(str, str)  # workspace path, message
+
+    def __init__(self, window: "MainWindow") -> None:
+        super().__init__(window)
+        self.window = window
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compact")
+        self.sig_compacted.connect(self._on_self_compacted)
+        self.sig_compact_failed.connect(self._on_self_compact_failed)
+
+    @property
+    def store(self) -> Store | None:
+        return self.window.session.store if self.window.session is not None else None
+
+    def run(self, name: str, collection_ids: tuple[int, ...]) -> None:
+        handlers = {"rename": self.rename, "delete": self.delete, "merge": self.merge,
+                    "reembed": self.reembed, "export": self.export}
+        if self.store is not None and collection_ids and name in handlers:
+            handlers[name](tuple(collection_ids))
+
+    def _idle(self, what: str) -> bool:
+        if self.window.service is not None and self.window.service.busy:
+            self.window.show_message(f"Wait until the running import or embedding finishes (or cancel it) to {what}.")
+            return False
+        return True
+
+    def rename(self, collection_ids: tuple[int, ...]) -> None:
+        info = self.store.collection(collection_ids[0])
+        name, ok = QInputDialog.getText(self.window, "Rename collection", "New name:", text=info.name)
+        name = name.strip()
+        if not ok or not name or name == info.name:
+            return
+        if any(c.name == name for c in self.store.collections()):
+            self.window.show_message(f"A collection called {name!r} exists already; choose another name.")
+            return
+        self.store.rename_collection(info.id, name)
+        self.window.refresh_collections()
+        self.window.show_message(f"Renamed {info.name!r} to {name!r}.")
+
+    def delete(self, collection_ids: tuple[int, ...]) -> None:
+        if not self._idle("delete collections"):
+            return
+        names = [self.store.collection(c).name for c in collection_ids]
+        answer = QMessageBox.question(
+            self.window, "Delete collections",
+            f"Delete {', '.join(names)} with all its documents and embeddings from this workspace? "
+            "This cannot be undone; the files you imported from are not touched.",
+        )
+        if answer == QMessageBox.Yes:
+            self.delete_now(collection_ids)
+
+    def delete_now(self, collection_ids: tuple[int, ...]) -> None:
+        """Delete without asking, then compact the workspace in the background and reopen it."""
+        store = self.store
+        for collection_id in collection_ids:
+            store.delete_collection(collection_id)
+        path = store.path
+        self.window.detach()
+        self.window.show_message(f"Deleted {len(collection_ids)} collection(s); compacting the workspace…")
+        self._pool.submit(self._compact, path)
+
+    def _compact(self, path: Path) -> None:
+        try:
+            before, after = compact_workspace(path)
+        except (duckdb.Error, OSError) as exc:
+            self.sig_compact_failed.emit(str(path), str(exc))
+            return
+        self.sig_compacted.emit(str(path), before, after)
+
+    def _on_self_compacted(self, path: str, before: int, after: int) -> None:
+        if self.window.workspace.open(path):
+            self.window.show_message(f"Workspace compacted from {before / 1e6:.1f} MB to {after / 1e6:.1f} MB.")
+
+    def _on_self_compact_failed(self, path: str, message: str) -> None:
+        self.window.errors.report("The workspace could not be compacted; it is unchanged.", message)
+        self.window.workspace.open(path)
+
+    def merge(self, collection_ids: tuple[int, ...]) -> None:
+        if len(collection_ids) < 2:
+            self.window.show_message("Select two or more collections (Ctrl+click) to merge them.")
+            return
+        if not self._idle("merge collections"):
+            return
+        default = " + ".join(self.store.collection(c).name for c in collection_ids)
+        name, ok = QInputDialog.getText(self.window, "Merge collections", "Name of the merged collection:", text=default)
+        if ok and name.strip():
+            self.merge_now(collection_ids, name.strip())
+
+    def merge_now(self, collection_ids: tuple[int, ...], name: str) -> int:
+        merged = merge_collections(self.store, collection_ids, name)
+        self.window.refresh_collections()
+        self.window.show_message(f"Merged into {self.store.collection(merged).name!r}; the originals are kept.")
+        if self.window.service is not None:  # texts no model of the originals has embedded yet
+            self.window.service.submit(EmbedJob((merged,), self.window.model_name))
+        return merged
+
+    def reembed(self, collection_ids: tuple[int, ...]) -> None:
+        known = [m.name for m in self.store.models() if m.kind == "encoder"]
+        choices = list(dict.fromkeys([*known, self.window.model_name, DEFAULT_MODEL]))
+        name, ok = QInputDialog.getItem(
+            self.window, "Re-embed with another model",
+            "Model (a sentence-transformers name or a local model folder); the current vectors are kept:",
+            choices, 0, True,
+        )
+        if ok and name.strip():
+            self.reembed_now(collection_ids, name.strip())
+
+    def reembed_now(self, collection_ids: tuple[int, ...], model: str) -> None:
+        if self.window.service is None:
+            return
+        self.window.service.submit(EmbedJob(tuple(collection_ids), model))
+        self.window.show_message(f"Embedding with {model}; switch between the embedding sets with the Model box.")
+
+    def export(self, collection_ids: tuple[int, ...]) -> None:
+        from core.export import write_table
+
+        info = self.store.collection(collection_ids[0])
+        path, chosen = QFileDialog.getSaveFileName(self.window, "Export collection", f"{info.name}.csv", EXPORT_FILTER)
+        if not path:
+            return
+        if not Path(path).suffix:
+            path += "." + chosen.split("*.")[-1].rstrip(")")
+        written = write_table(path, collection_table(self.store, info.id))
+        self.window.show_message(f"Exported {info.n_docs:,} documents of {info.name!r} to {written}")
+
+    def shutdown(self) -> None:
+        """Let a running compaction finish (it replaces the file at its end)."""
+        self._pool.shutdown(wait=True)
