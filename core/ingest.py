@@ -1,8 +1,8 @@
 """Turn dropped files and folders into batches of documents, Qt-free.
 
 Formats: .txt/.md, .csv/.tsv, .jsonl/.json, .parquet, each also gzip-compressed
-(``notes.csv.gz``). Everything is streamed in batches of ``batch_size`` texts, so
-memory stays bounded however large the file. Bad input never raises: each
+(``notes.csv.gz``). Everything is streamed in batches of ``batch_size`` texts (and at
+most :data:`MAX_BATCH_CHARS` characters), so memory stays bounded however large the file. Bad input never raises: each
 problem becomes an :class:`IngestIssue` in the :class:`IngestReport`, naming the
 file (and line or row), and the good parts of a mixed drop are still read.
 
@@ -25,6 +25,7 @@ from core.ingest_json import read_json, read_jsonl
 from core.ingest_tables import read_csv, read_parquet
 from core.ingest_text import read_plain
 from core.ingest_types import (
+    MAX_BATCH_CHARS,
     MAX_DOCUMENT_CHARS,
     DocumentBatch,
     FileContext,
@@ -212,6 +213,7 @@ def _batches(ctx: FileContext, records: Iterator[Record]) -> Iterator[DocumentBa
     the error is re-raised.
     """
     size = ctx.options.batch_size
+    chars = 0
     missing, not_text = Tally(ctx, "skipped", ""), Tally(ctx, "skipped", "")
     cut = Tally(ctx, "shortened", f"longer than {MAX_DOCUMENT_CHARS:,} characters, so cut to that length", "warning")
     nul = 0
@@ -236,9 +238,10 @@ def _batches(ctx: FileContext, records: Iterator[Record]) -> Iterator[DocumentBa
                 meta.setdefault(ctx.unit, position)
             texts.append(text)
             metas.append(meta)
-            if len(texts) >= size:
+            chars += len(text)
+            if len(texts) >= size or chars >= MAX_BATCH_CHARS:
                 yield DocumentBatch(str(ctx.path), texts, metas)
-                texts, metas = [], []
+                texts, metas, chars = [], [], 0
     except Exception as exc:  # noqa: BLE001 - reported by read_documents once the good part is out
         failure = exc
     if texts:

@@ -12,6 +12,10 @@ from pathlib import Path
 #: Longest text kept per document (characters); longer ones are cut with a warning.
 MAX_DOCUMENT_CHARS = 64 * 1024 * 1024
 
+#: A batch ends once its texts reach this many characters (long documents: fewer per batch),
+#: which bounds the memory of one batch and of the transaction that stores it.
+MAX_BATCH_CHARS = 4 * 1024 * 1024
+
 #: Column / field names preferred as the text when the mean lengths tie.
 PREFERRED_TEXT_NAMES = ("text", "content", "body", "abstract", "sentence")
 
@@ -59,7 +63,8 @@ class IngestIssue:
 
 @dataclass
 class DocumentBatch:
-    """Up to ``batch_size`` texts from one file, with JSON-serialisable metadata each."""
+    """Up to ``batch_size`` texts (about :data:`MAX_BATCH_CHARS` characters) from one file, with
+    JSON-serialisable metadata each."""
 
     source: str
     texts: list[str]

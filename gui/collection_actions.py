@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from core.encoder import DEFAULT_MODEL
-from core.store import Store
+from core.store import Store, WorkspaceError
 from gui.encoder_service import EmbedJob
 from gui.selection_actions import EXPORT_FILTER
 
@@ -103,6 +103,7 @@ class CollectionActions(QObject):
         super().__init__(window)
         self.window = window
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compact")
+        self._closing = False
         self.sig_compacted.connect(self._on_self_compacted)
         self.sig_compact_failed.connect(self._on_self_compact_failed)
 
@@ -114,7 +115,10 @@ class CollectionActions(QObject):
         handlers = {"rename": self.rename, "delete": self.delete, "merge": self.merge,
                     "reembed": self.reembed, "export": self.export}
         if self.store is not None and collection_ids and name in handlers:
-            handlers[name](tuple(collection_ids))
+            try:
+                handlers[name](tuple(collection_ids))
+            except WorkspaceError as exc:  # e.g. a read-only workspace
+                self.window.show_message(str(exc))
 
     def _idle(self, what: str) -> bool:
         if self.window.service is not None and self.window.service.busy:
@@ -166,12 +170,13 @@ class CollectionActions(QObject):
         self.sig_compacted.emit(str(path), before, after)
 
     def _on_self_compacted(self, path: str, before: int, after: int) -> None:
-        if self.window.workspace.open(path):
+        if not self._closing and self.window.workspace.open(path):
             self.window.show_message(f"Workspace compacted from {before / 1e6:.1f} MB to {after / 1e6:.1f} MB.")
 
     def _on_self_compact_failed(self, path: str, message: str) -> None:
         self.window.errors.report("The workspace could not be compacted; it is unchanged.", message)
-        self.window.workspace.open(path)
+        if not self._closing:
+            self.window.workspace.open(path)
 
     def merge(self, collection_ids: tuple[int, ...]) -> None:
         if len(collection_ids) < 2:
@@ -222,5 +227,6 @@ class CollectionActions(QObject):
         self.window.show_message(f"Exported {info.n_docs:,} documents of {info.name!r} to {written}")
 
     def shutdown(self) -> None:
-        """Let a running compaction finish (it replaces the file at its end)."""
+        """Let a running compaction finish (it replaces the file at its end); the window is closing."""
+        self._closing = True
         self._pool.shutdown(wait=True)

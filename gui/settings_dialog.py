@@ -3,6 +3,7 @@ downloads and remote code; and the settings file behind the window."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -12,6 +13,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from core.encoder import DEFAULT_MODEL
 from core.settings import (DEVICES, THEMES, Settings, load_settings, restore_params, save_settings, settings_overrides,
                            with_plugin_params)
+
+log = logging.getLogger(__name__)
 
 SECURITY_NOTE = (
     "Downloads fetch models from the Hugging Face Hub when a model is not on this computer. Remote code runs "
@@ -136,6 +139,7 @@ class WindowSettings(QObject):
         try:
             save_settings(settings, self.path)
         except OSError as exc:
+            log.warning("could not save the settings to %s: %s", self.path, exc)
             self.problems.append(f"could not save the settings: {exc}")
         self.sig_changed.emit(old, settings)
 

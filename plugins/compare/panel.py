@@ -256,14 +256,17 @@ class ComparePanel(PluginPanel):
         self.note.setVisible(bool(result.note))
         self._show_pair(result.pair)
         self._show_collections(result)
+        if result.pair is None and result.collections is not None and self.tabs.currentIndex() == 0:
+            self.tabs.setCurrentIndex(3)  # nothing to compare between spaces: show the collections
 
     def _show_pair(self, pair: SpacePair | None) -> None:
         self.colour_button.setEnabled(pair is not None)
+        self.cka_label.setVisible(pair is not None)
+        self.overlap_label.setVisible(pair is not None)
         if pair is None:
-            self.cka_label.setText("")
-            self.overlap_label.setText("")
             for table in (self.measures, self.changed, self.list_a, self.list_b):
                 table.setRowCount(0)
+            self._bars.setOpts(x=[], height=[])
             for view in self.maps:
                 view.scatter.set_coords(np.empty((0, 2), np.float32), autorange=True)
                 view.scatter.set_groups([])
