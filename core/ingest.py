@@ -2,9 +2,10 @@
 
 Formats: .txt/.md, .csv/.tsv, .jsonl/.json, .parquet, each also gzip-compressed
 (``notes.csv.gz``). Everything is streamed in batches of ``batch_size`` texts (and at
-most :data:`MAX_BATCH_CHARS` characters), so memory stays bounded however large the file. Bad input never raises: each
-problem becomes an :class:`IngestIssue` in the :class:`IngestReport`, naming the
-file (and line or row), and the good parts of a mixed drop are still read.
+most ``MAX_BATCH_CHARS`` characters), so memory stays bounded however large the
+file. Bad input never raises: each problem becomes an :class:`IngestIssue` in the
+:class:`IngestReport`, naming the file (and line or row), and the good parts of a
+mixed drop are still read.
 
 Typical use::
 
