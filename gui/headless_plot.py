@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtWidgets import QApplication
+
 from core.headless import WorkspaceView, with_graph
 from core.progress import null_progress
 from core.result_cache import load_result, save_result
@@ -39,9 +41,11 @@ def render_map(
             provenance={"workspace": str(view.store.path), "collections": view.collection_names, "model": view.model_name},
         )
         panel = MapPanel(context, params)
-        panel.resize(width, width * 3 // 4)
+        panel.resize(1200, 900)  # the on-screen size the figure is laid out at; the exporter scales it
+        panel.show()  # offscreen: the layout only settles for a shown widget
         panel.show_result(result)
         panel.set_color_by(color_by)
+        QApplication.processEvents()
         return export_figure(panel.view.plot_item, out, width, dpi, title or context.title, **panel.figure_payload())
     finally:
         view.store.close()

@@ -80,6 +80,16 @@ def test_export_plot_writes_svg_with_data_and_manifest(workspace, tmp_path):
     assert manifest["model"] == "hashing-64" and manifest["colour_by"] == "topic"
 
 
+def test_export_plot_png_has_the_asked_width_and_a_map_shape(workspace, tmp_path):
+    from PySide6.QtGui import QImage
+
+    out = tmp_path / "map.png"
+    result = run("export-plot", "--workspace", str(workspace), "--out", str(out), "--width", "1200")
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(out))
+    assert image.width() == 1200 and image.height() > 600  # the whole plot, not a squeezed title strip
+
+
 def test_install_desktop_writes_a_launcher(tmp_path):
     env_home = tmp_path / "share"
     result = subprocess.run([sys.executable, str(ROOT / "main.py"), "install-desktop"], capture_output=True, text=True,
