@@ -39,6 +39,7 @@ from core.ingest_types import (
 )
 
 __all__ = [
+    "MAX_BATCH_CHARS",
     "SUPPORTED_SUFFIXES",
     "DocumentBatch",
     "IngestIssue",

@@ -339,11 +339,15 @@ class Store:
         collection_id: int,
         texts: Sequence[str],
         metas: Sequence[dict] | None = None,
-        source: str | None = None,
+        source: str | Sequence[str] | None = None,
     ) -> int:
-        """Append documents to a collection in one transaction; returns how many."""
+        """Append documents to a collection in one transaction; returns how many.
+
+        ``source`` names where the texts came from: one name for all, or one per text.
+        """
         if not texts:
             return 0
+        sources = [source] * len(texts) if source is None or isinstance(source, str) else list(source)
         shas = [text_sha256(t) for t in texts]
         metas = metas or [{}] * len(texts)
         meta_json = [json.dumps(m, ensure_ascii=False, default=str) if m else None for m in metas]
@@ -364,7 +368,7 @@ class Store:
                     "text": pa.array(list(texts), type=pa.string()),
                     "meta": pa.array(meta_json, type=pa.string()),
                     "sha256": pa.array(shas, type=pa.string()),
-                    "source": pa.array([source] * n, type=pa.string()),
+                    "source": pa.array(sources, type=pa.string()),
                 }
             )
             cur.register("_new_docs", table)

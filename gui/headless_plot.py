@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
 from core.headless import WorkspaceView, with_graph
@@ -46,6 +47,12 @@ def render_map(
         panel.show_result(result)
         panel.set_color_by(color_by)
         QApplication.processEvents()
-        return export_figure(panel.view.plot_item, out, width, dpi, title or context.title, **panel.figure_payload())
+        try:
+            return export_figure(panel.view.plot_item, out, width, dpi, title or context.title, **panel.figure_payload())
+        finally:
+            # delete the widget while Qt is fully alive: left to interpreter exit it can crash (SIGSEGV)
+            panel.close()
+            panel.deleteLater()
+            QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
     finally:
         view.store.close()
