@@ -18,7 +18,15 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from core.encoder import Encoder
-from core.ingest import MAX_BATCH_CHARS, DocumentBatch, IngestOptions, IngestReport, expand_paths, read_documents
+from core.ingest import (
+    MAX_BATCH_CHARS,
+    DocumentBatch,
+    IngestIssue,
+    IngestOptions,
+    IngestReport,
+    expand_paths,
+    read_documents,
+)
 from core.progress import Progress, null_progress
 from core.store import Store
 
@@ -176,6 +184,37 @@ def import_paths(
         store.set_collection_status(collection_id, "ready")
         outcome.collection_ids.append(collection_id)
         outcome.documents += added
+    return outcome
+
+
+def resume_imports(
+    store: Store, options: IngestOptions | None = None, progress: Progress | None = None
+) -> ImportOutcome:
+    """Redo the imports a crash or quit interrupted (collections still marked 'importing').
+
+    Each is read again from its source into the same collection when the source
+    still holds the same content; otherwise it is left as it is and named in the
+    report. Call it when a workspace is opened, before resuming the embedding.
+    """
+    options = options or IngestOptions()
+    progress = progress or null_progress()
+    resumable: list[str] = []
+    problems: list[IngestIssue] = []
+    for collection in store.collections():
+        if collection.status != "importing":
+            continue
+        top = Path(collection.source or "")
+        files = expand_paths([top], IngestReport()) if collection.source and top.exists() else []
+        if files and store.find_collection_by_source(content_hash(top, files, options, progress)) == (
+            collection.id, "importing"):
+            resumable.append(str(top))
+        else:
+            problems.append(IngestIssue(str(top), f"{collection.name}: its import was interrupted and cannot be "
+                                        f"redone: {top} is gone or has changed. Drop it again, or delete the "
+                                        "collection."))
+    outcome = import_paths(store, resumable, options, progress)
+    for issue in problems:
+        outcome.report.add(issue)
     return outcome
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import threading
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ def _priority(sha: str) -> int:
 def _explain_open_error(path: Path, exc: Exception) -> WorkspaceError:
     text = str(exc)
     lower = text.lower()
-    if "lock" in lower or "already attached" in lower:
+    if re.search(r"\block\b", lower) or "already attached" in lower:  # "lock", never "block"
         return WorkspaceLockedError(
             f"The workspace {path.name} is open in another Embedding Explorer window or process. "
             "Close it there, open a read-only copy, or choose another workspace."

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel
                                QVBoxLayout, QWidget)
 
 from core.store import Store
+from gui.panel_base import plain_tooltip
 
 COLUMNS = ("Collection", "Docs", "Embedded", "Status")
 #: (action name, menu text, shortcut on the list, how many collections it needs at least)
@@ -145,7 +146,7 @@ class CollectionsPanel(QWidget):
         for info in self._store.collections():
             item = QTreeWidgetItem()
             item.setText(0, info.name)
-            item.setToolTip(0, info.source or info.name)
+            item.setToolTip(0, plain_tooltip(info.source or info.name))
             item.setData(0, Qt.UserRole, info.id)
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
             item.setCheckState(0, Qt.Checked if first_fill or info.id in checked else Qt.Unchecked)

@@ -7,6 +7,7 @@ neighbour lines) go through the shared :class:`PanelContext`.
 """
 from __future__ import annotations
 
+import html
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -14,6 +15,12 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 TextLookup = Callable[[np.ndarray], Sequence[str]]
+
+
+def plain_tooltip(text: str) -> str:
+    """A tooltip that shows ``text`` literally: escaped, and wrapped in a tag so Qt
+    decodes the escapes (an escaped text without any tag would show "&amp;")."""
+    return "<p>" + html.escape(text).replace("\n", "<br>") + "</p>"
 
 
 class PanelContext(QObject):

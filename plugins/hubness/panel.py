@@ -1,7 +1,6 @@
 """Hubness panel: N_k histogram before/after reduction, measures, hubs and antihubs."""
 from __future__ import annotations
 
-import html
 from dataclasses import replace
 
 import numpy as np
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.panel_base import PanelContext, PluginPanel
+from gui.panel_base import PanelContext, PluginPanel, plain_tooltip
 from plugins.hubness.analysis import K_CHOICES, HubnessParams, HubnessResult
 from plugins.hubness.reductions import METHOD_TITLES, METHODS
 
@@ -83,15 +82,11 @@ LIST_ROWS = 50
 TEXT_CHARS = 300
 
 
-def _tip(text: str) -> str:
-    return html.escape(text)
-
-
 def _info_label(text: str) -> QLabel:
     glyph = QLabel("i")
     glyph.setAlignment(Qt.AlignCenter)
     glyph.setFixedSize(14, 14)
-    glyph.setToolTip(_tip(text))
+    glyph.setToolTip(plain_tooltip(text))
     glyph.setStyleSheet(
         "color: white; background: #7a869a; border-radius: 7px; font-weight: bold; font-size: 9px;"
     )
@@ -127,15 +122,15 @@ class HubnessPanel(PluginPanel):
         for k in sorted({*K_CHOICES, self.params.k}):
             self._k_combo.addItem(str(k), k)
         self._k_combo.setCurrentIndex(self._k_combo.findData(self.params.k))
-        self._k_combo.setToolTip(_tip("k: length of each point's nearest-neighbour list."))
+        self._k_combo.setToolTip(plain_tooltip("k: length of each point's nearest-neighbour list."))
         self._method_combo = QComboBox()
         for method in METHODS:
             self._method_combo.addItem(METHOD_TITLES[method], method)
-            self._method_combo.setItemData(self._method_combo.count() - 1, _tip(METHOD_HELP[method]), Qt.ToolTipRole)
+            self._method_combo.setItemData(self._method_combo.count() - 1, plain_tooltip(METHOD_HELP[method]), Qt.ToolTipRole)
         self._method_combo.setCurrentIndex(self._method_combo.findData(self.params.reduction))
         self._log_box = QCheckBox("Log scale")
         self._log_box.setChecked(self.params.log_scale)
-        self._log_box.setToolTip(_tip("Show point counts on a logarithmic axis, to see the rare big hubs."))
+        self._log_box.setToolTip(plain_tooltip("Show point counts on a logarithmic axis, to see the rare big hubs."))
         row.addWidget(QLabel("k"))
         row.addWidget(self._k_combo)
         row.addWidget(QLabel("Reduction"))
@@ -181,13 +176,13 @@ class HubnessPanel(PluginPanel):
         self._value_labels: dict[str, tuple[QLabel, QLabel]] = {}
         for row, (name, (title, _, meaning)) in enumerate(MEASURES.items(), start=1):
             label = QLabel(title)
-            label.setToolTip(_tip(meaning))
+            label.setToolTip(plain_tooltip(meaning))
             grid.addWidget(label, row, 0)
             grid.addWidget(_info_label(meaning), row, 1)
             values = (QLabel("–"), QLabel("–"))
             for col, value in enumerate(values, start=2):
                 value.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                value.setToolTip(_tip(meaning))
+                value.setToolTip(plain_tooltip(meaning))
                 grid.addWidget(value, row, col)
             self._value_labels[name] = values
         grid.setColumnStretch(0, 1)
@@ -198,7 +193,7 @@ class HubnessPanel(PluginPanel):
         self._table = QTableWidget(0, 1 + len(MEASURES))
         self._table.setHorizontalHeaderLabels(["Method", *(short for _, short, _ in MEASURES.values())])
         for col, (_, _, meaning) in enumerate(MEASURES.values(), start=1):
-            self._table.horizontalHeaderItem(col).setToolTip(_tip(meaning))
+            self._table.horizontalHeaderItem(col).setToolTip(plain_tooltip(meaning))
         self._table.verticalHeader().setVisible(False)
         self._table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self._table.setEditTriggers(QTableWidget.NoEditTriggers)
@@ -221,9 +216,9 @@ class HubnessPanel(PluginPanel):
     def _build_buttons(self) -> None:
         row = QHBoxLayout()
         self._color_button = QPushButton("Colour map by N_k")
-        self._color_button.setToolTip(_tip("Colour every point on the map by how many kNN lists it is in."))
+        self._color_button.setToolTip(plain_tooltip("Colour every point on the map by how many kNN lists it is in."))
         self._hubs_button = QPushButton("Select all hubs")
-        self._hubs_button.setToolTip(_tip("Select every point with N_k > 2k on the map."))
+        self._hubs_button.setToolTip(plain_tooltip("Select every point with N_k > 2k on the map."))
         row.addWidget(self._color_button)
         row.addWidget(self._hubs_button)
         self.body.addLayout(row)
@@ -257,7 +252,7 @@ class HubnessPanel(PluginPanel):
         self._table.setRowCount(len(rows))
         for r, (title, helptext, measures) in enumerate(rows):
             item = QTableWidgetItem(title)
-            item.setToolTip(_tip(helptext))
+            item.setToolTip(plain_tooltip(helptext))
             self._table.setItem(r, 0, item)
             for c, name in enumerate(MEASURES, start=1):
                 value = QTableWidgetItem(_fmt(name, getattr(measures, name)))
@@ -270,7 +265,7 @@ class HubnessPanel(PluginPanel):
             line = " ".join(text.split())[:TEXT_CHARS] or f"row {int(row)}"
             item = QListWidgetItem(f"N_k = {int(occurrence[row])}   {line}")
             item.setData(Qt.UserRole, int(row))
-            item.setToolTip(_tip(text[:1000]))
+            item.setToolTip(plain_tooltip(text[:1000]))
             widget.addItem(item)
 
     def _draw_histogram(self) -> None:
