@@ -74,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     neighbors.add_argument("-k", type=int, default=10)
     neighbors.add_argument("--json", action="store_true")
 
+    embed = sub.add_parser("embed", help="embed what is not yet embedded (resumable), e.g. on a GPU server")
+    embed.add_argument("--workspace", required=True)
+    embed.add_argument("--collection", help="collection name (default: all)")
+    embed.add_argument("--model", default=DEFAULT_MODEL)
+    embed.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                       help="auto: CUDA, then Apple MPS, then CPU; CUDA runs in fp16")
+    embed.add_argument("--batch-size", type=int, default=32)
+
     sub.add_parser("install-desktop", help="add Embedding Explorer to the desktop's application menu (Linux)")
 
     export = sub.add_parser("export-plot", help="render the map of a collection to PNG, SVG or PDF")
@@ -119,7 +127,7 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
     args = build_parser().parse_args([a for a in argv if a not in files])
     args.files = files
     handlers: dict[str, Handler] = {
-        "ingest": cmd_ingest, "analyze": cmd_analyze, "neighbors": cmd_neighbors, "install-desktop": cmd_install_desktop,
+        "ingest": cmd_ingest, "embed": cmd_embed, "analyze": cmd_analyze, "neighbors": cmd_neighbors, "install-desktop": cmd_install_desktop,
         "compare": cmd_compare, "import-vectors": cmd_import_vectors, "export-set": cmd_export_set,
     }
     handlers.update(qt_handlers or {})
@@ -141,7 +149,7 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from core.encoder import load_encoder
     from core.ingest import IngestOptions
-    from core.pipeline import embed_pending, import_paths
+    from core.pipeline import import_paths
     from core.progress import Progress
     from core.store import Store
 
@@ -160,13 +168,37 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if not outcome.all_ids:
             return 1
         if not args.no_embed:
-            result = embed_pending(store, load_encoder(args.model), outcome.all_ids, Progress(bar))
-            bar.finish()
-            print(f"Embedded {result.embedded:,} texts in {result.seconds:.1f} s ({result.rate:.1f}/s); "
-                  f"{result.truncated:,} truncated at the model's length limit.")
+            _embed_and_report(store, load_encoder(args.model), outcome.all_ids, bar)
     finally:
         store.close()
     return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from core.encoder import load_encoder
+    from core.store import Store
+
+    store = Store.open(args.workspace)
+    try:
+        collections = [c for c in store.collections() if args.collection in (None, c.name)]
+        if not collections:
+            raise LookupError(f"no collection named {args.collection!r}" if args.collection else "the workspace is empty")
+        encoder = load_encoder(args.model, device=args.device)
+        _embed_and_report(store, encoder, [c.id for c in collections], TerminalProgress(), args.batch_size)
+    finally:
+        store.close()
+    return 0
+
+
+def _embed_and_report(store, encoder, collection_ids: Sequence[int], bar: TerminalProgress, batch_size: int = 32) -> None:
+    """Embed what is missing with a progress bar, then print the throughput summary."""
+    from core.pipeline import embed_pending
+    from core.progress import Progress
+
+    result = embed_pending(store, encoder, collection_ids, Progress(bar), batch_size=batch_size)
+    bar.finish()
+    print(f"Embedded {result.embedded:,} texts in {result.seconds:.1f} s ({result.rate:.1f}/s); "
+          f"{result.truncated:,} truncated at the model's length limit.")
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:

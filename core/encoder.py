@@ -157,6 +157,8 @@ class SentenceTransformerEncoder:
                     else "The folder could not be loaded as a sentence-transformers model."
                 )
                 raise EncoderError(f"Cannot load model '{self.name}': {hint} ({type(exc).__name__}: {str(exc)[:200]})") from exc
+            if device == "cuda":
+                model.half()  # fp16 on CUDA (not measured here: no GPU was lent to this task)
             self.dim = int(model.get_embedding_dimension() or 0)
             self.max_seq_length = int(model.max_seq_length) if model.max_seq_length else None
             self.normalizes = any(type(m).__name__ == "Normalize" for m in model)

@@ -99,3 +99,15 @@ def test_install_desktop_writes_a_launcher(tmp_path):
     assert "@EXEC@" not in entry and "@ICON@" not in entry
     icon = entry.split("Icon=")[1].splitlines()[0]
     assert Path(icon).exists()
+
+
+def test_embed_resumes_what_ingest_left_unembedded(tmp_path):
+    path = tmp_path / "later.duckdb"
+    corpus = tmp_path / "t.txt"
+    corpus.write_text("\n".join(f"line {i} of a file" for i in range(50)), encoding="utf-8")
+    assert run("ingest", str(corpus), "--workspace", str(path), "--no-embed").returncode == 0
+    result = run("embed", "--workspace", str(path), "--model", "hashing-64", "--device", "cpu", "--batch-size", "8")
+    assert result.returncode == 0, result.stderr
+    assert "Embedded 50 texts" in result.stdout
+    again = run("embed", "--workspace", str(path), "--model", "hashing-64")
+    assert "Embedded 0 texts" in again.stdout  # nothing embedded twice
