@@ -12,6 +12,7 @@ import io
 import json
 import re
 import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,8 +160,6 @@ def read_only_copy(path: str | Path) -> Path:
     Opening the copy with ``Store.open(copy, read_only=True)`` works while another
     process holds the original, and never changes the original.
     """
-    import tempfile
-
     path = Path(path).expanduser()
     folder = Path(tempfile.mkdtemp(prefix="embedding-explorer-copy-"))
     target = folder / path.name

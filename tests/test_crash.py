@@ -23,7 +23,7 @@ import numpy as np
 from core.encoder import HashingEncoder
 from core.ingest import IngestOptions
 from core.pipeline import embed_pending, import_paths, resume_imports
-from core.store import Store, text_sha256
+from core.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE_ENTRIES = 6

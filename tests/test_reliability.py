@@ -155,7 +155,6 @@ def test_a_file_vanishing_mid_import_is_reported_and_the_rest_kept(store, tmp_pa
 SUFFIXES = [".txt", ".md", ".csv", ".tsv", ".jsonl", ".json", ".parquet"]
 WORDS = st.text(alphabet=st.sampled_from(list("abcxyz éü日🌍,;\"'<>&{}[]\\")), max_size=14)
 TEXTS = st.lists(WORDS.map(lambda w: f"t{w}z"), min_size=1, max_size=12)
-FUZZ_COUNTER = {"files": 0, "examples": 0}
 
 
 def _valid_bytes(suffix: str, texts: list[str]) -> bytes:
@@ -201,8 +200,6 @@ def corpus_file(draw: st.DrawFn) -> tuple[str, bytes, list[str] | None]:
 @settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(files=st.lists(corpus_file(), min_size=1, max_size=4))
 def test_fuzzed_drops_never_raise_and_keep_the_workspace_consistent(files):
-    FUZZ_COUNTER["examples"] += 1
-    FUZZ_COUNTER["files"] += len(files)
     with tempfile.TemporaryDirectory() as folder:
         paths = []
         for i, (suffix, data, _) in enumerate(files):

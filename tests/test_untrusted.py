@@ -96,8 +96,7 @@ def test_hostile_texts_show_literally_in_every_view(hostile_window, qtbot):
     assert len(hostile_items) >= len(HOSTILE)  # with 20 rows, every row is among the top hubs
     for item in hostile_items:
         text = next(t for t in HOSTILE if item.text().endswith(t))
-        if "<" in text:  # see test_tooltips_of_texts_without_tags_render_literally for the rest
-            assert shows_literally(item.toolTip(), text)
+        assert shows_literally(item.toolTip(), text)
     # every label anywhere in the window that shows a hostile text does so as plain text
     for label in win.findChildren(QLabel):
         if any(t[:12] in label.text() for t in HOSTILE):
