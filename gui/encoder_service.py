@@ -21,7 +21,7 @@ from PySide6.QtCore import QThread, Signal
 
 from core.encoder import Encoder, EncoderError, load_encoder
 from core.ingest import IngestOptions
-from core.pipeline import embed_pending, import_paths
+from core.pipeline import embed_pending, import_paths, resume_imports
 from core.progress import Cancelled, Progress
 from core.store import Store, WorkspaceError
 
@@ -33,6 +33,13 @@ class ImportJob:
     paths: tuple[str, ...]
     model: str
     options: IngestOptions = field(default_factory=IngestOptions)
+
+
+@dataclass(frozen=True)
+class ResumeJob:
+    """Redo imports a crash or quit interrupted, then embed them with ``model``."""
+
+    model: str
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,7 @@ class EncoderService(QThread):
         self._tokens = itertools.count(1)
 
     # ------------------------------------------------------------------ GUI-thread API
-    def submit(self, job: ImportJob | EmbedJob | DeriveJob) -> None:
+    def submit(self, job: ImportJob | ResumeJob | EmbedJob | DeriveJob) -> None:
         with self._pending_lock:
             self._pending += 1
         self._jobs.put(job)
@@ -165,9 +172,14 @@ class EncoderService(QThread):
             self._encoders[name] = self._factory(name)
         return self._encoders[name]
 
-    def _run_job(self, job: ImportJob | EmbedJob | DeriveJob) -> None:
+    def _run_job(self, job: ImportJob | ResumeJob | EmbedJob | DeriveJob) -> None:
         if isinstance(job, DeriveJob):
             self._derive(job)
+        elif isinstance(job, ResumeJob):
+            outcome = resume_imports(self._store, progress=self._progress())
+            self.sig_import_done.emit(outcome)
+            if outcome.all_ids:
+                self._embed(tuple(outcome.all_ids), job.model)
         elif isinstance(job, ImportJob):
             outcome = import_paths(self._store, job.paths, job.options, self._progress())
             self.sig_import_done.emit(outcome)

@@ -30,7 +30,7 @@ from core.settings import Settings, settings_overrides
 from core.store import Store
 from gui.collection_actions import CollectionActions
 from gui.collections_panel import CollectionsPanel
-from gui.encoder_service import DeriveJob, EmbedJob, EncoderService, ImportJob
+from gui.encoder_service import DeriveJob, EmbedJob, EncoderService, ImportJob, ResumeJob
 from gui.error_dialog import ErrorReporter
 from gui.help import FORMATS, WelcomeOverlay
 from gui.panel_base import PanelContext
@@ -300,8 +300,12 @@ class MainWindow(QMainWindow):
 
     def _resume_unfinished(self, store: Store) -> None:
         """Embedding interrupted last time (crash, cancel, quit) picks up where it stopped."""
+        if self.service is None or store.read_only:
+            return
+        if any(c.status == "importing" for c in store.collections()):
+            self.service.submit(ResumeJob(self.model_name))
         unfinished = tuple(s.collection_id for s in store.embedding_sets() if not s.complete and s.model_name == self.model_name)
-        if unfinished and self.service is not None:
+        if unfinished:
             self.service.submit(EmbedJob(unfinished, self.model_name))
 
     # ------------------------------------------------------------------ import

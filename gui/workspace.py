@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.encoder import Encoder, load_encoder
 from core.settings import with_recent
-from core.store import Store, WorkspaceError
+from core.store import Store, WorkspaceError, read_only_copy
 from gui.encoder_service import EncoderService
 
 if TYPE_CHECKING:
@@ -65,11 +65,29 @@ class WorkspaceController:
         try:
             store = Store.open(path, read_only=read_only)
         except WorkspaceError as exc:
-            QMessageBox.warning(self.window, "Cannot open workspace", str(exc))
-            return False
+            return self._offer_way_forward(Path(path), exc)
         self.window.attach(store)
         self.remember(Path(path))
         return True
+
+    def _offer_way_forward(self, path: Path, error: WorkspaceError) -> bool:
+        """Say why ``path`` did not open and do what the user picks instead."""
+        from gui.open_errors import explain_and_offer
+
+        choice = explain_and_offer(self.window, path, error)
+        if choice == "copy":
+            try:
+                store = Store.open(read_only_copy(path), read_only=True)
+            except WorkspaceError as exc:
+                QMessageBox.warning(self.window, "Cannot open a copy", str(exc))
+                return False
+            self.window.attach(store)  # a temporary copy: not remembered among recent workspaces
+            return True
+        if choice == "choose":
+            self.open_dialog()
+        elif choice == "new":
+            self.new_dialog()
+        return False
 
     def open_default(self, with_demo: bool = True) -> bool:
         """First start: the default workspace, filled with the bundled demo corpus if empty."""

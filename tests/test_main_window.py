@@ -145,3 +145,28 @@ def test_corrected_space_becomes_a_derived_set_and_the_views_switch_to_it(window
     np.testing.assert_allclose(window.session.view.data.vectors, raw - raw.mean(axis=0), atol=1e-6)
     _, _, still_raw = store.load_vectors((1,), next(m for m in store.models() if m.name == "hashing-64").id)
     np.testing.assert_array_equal(still_raw, raw)  # the raw vectors are never overwritten
+
+
+def test_opening_a_workspace_redoes_an_interrupted_import(qtbot, tmp_path):
+    from core.ingest import IngestOptions, IngestReport, expand_paths
+    from core.pipeline import content_hash
+    from core.store import Store
+
+    corpus = tmp_path / "crashed.txt"
+    corpus.write_text("\n".join(f"sentence {i}" for i in range(30)), encoding="utf-8")
+    path = tmp_path / "crashed.duckdb"
+    store = Store.open(path)  # what a crash mid-import leaves behind: a collection still 'importing', half filled
+    digest = content_hash(corpus, expand_paths([corpus], IngestReport()), IngestOptions())
+    cid = store.create_collection("crashed", str(corpus), digest, status="importing")
+    store.add_documents(cid, [f"sentence {i}" for i in range(10)])
+    store.close()
+    win = MainWindow(discover(), model_name="hashing-64", settings_file=tmp_path / "settings.json")
+    try:
+        assert win.workspace.open(path)
+        qtbot.waitUntil(lambda: win.session.store.collections()[0].status == "ready", timeout=30_000)
+        qtbot.waitUntil(lambda: not win.service.busy, timeout=30_000)
+        (collection,) = win.session.store.collections()
+        assert collection.n_docs == 30
+        assert win.session.store.count_pending([cid], win.session.store.ensure_model("hashing-64")) == 0
+    finally:
+        close_quietly(win)
