@@ -16,11 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import Figure, PeakMemory, Target, chunks, clustered_coords, clustered_vectors, gib, run_isolated
+from bench.common import (Figure, PeakMemory, Target, chunks, clustered_coords, clustered_vectors, gib, peak_rss_bytes,
+                          rss_bytes, run_isolated)
 
 QUICK_SCATTER, FULL_SCATTER = 100_000, 1_000_000
 QUICK_MEMORY, FULL_MEMORY = 50_000, 1_000_000
 FRAMES = 20
+PAN_STEPS = (1, 2, 1, 0, -1, -2, -1, 0)  # view offsets, in 4 % of its width
 CATEGORIES = 10
 WRITE_BATCH = 50_000
 
@@ -30,11 +32,12 @@ def run_scatter(quick: bool) -> list[Figure]:
     figures = []
     for mode in ("auto", "points"):
         res = run_isolated("bench.render:scatter", timeout=1800, n=n, mode=mode)
-        drawn = "density image" if res["density"] else "points"
+        drawn = f"{res['density_frames']} of them drawn as a density image"
         figures.append(Figure(
             f"scatter.pan.{mode}", f"Map pan frame, render mode '{mode}'", "ms", res["frame_ms"],
             target=Target("ours", "<", 50.0), n=n,
-            notes=f"median of {FRAMES} frames ({drawn}); max {res['max_frame_ms']:.0f} ms", extra=res))
+            notes=f"median of {FRAMES} frames ({drawn}); max {res['max_frame_ms']:.0f} ms; of a frame, the "
+                  f"visible-count + density refresh takes {res['refresh_ms']:.0f} ms (median)", extra=res))
         if mode == "auto":
             figures.append(Figure(
                 "scatter.recolor", f"Recolour by a {CATEGORIES}-category label", "ms", res["recolor_ms"],
@@ -70,21 +73,26 @@ def scatter(workdir: str, n: int, mode: str) -> dict[str, Any]:
     app.processEvents()
     panel.grab()
 
+    refresh: list[float] = []
+
     def frame() -> None:
         if view._range_timer.isActive():  # the density refresh the view has scheduled
             view._range_timer.stop()
+            start = time.perf_counter()
             view._update_density()
+            refresh.append(time.perf_counter() - start)
         view.grab()  # one full render of the view, as a paint event would do
 
     (x0, x1), (y0, y1) = view.vb.viewRange()
     step = 0.04 * (x1 - x0)
-    times = []
+    times, density_frames = [], 0
     for i in range(FRAMES):
-        shift = step * (i + 1)
+        shift = step * PAN_STEPS[i % len(PAN_STEPS)]  # to and fro: most points stay in view
         start = time.perf_counter()
         view.vb.setRange(xRange=(x0 + shift, x1 + shift), yRange=(y0, y1), padding=0)
         frame()
         times.append(time.perf_counter() - start)
+        density_frames += view.density_active
         app.processEvents()  # the window's own repaint, outside the timing
     panel.color_box.setCurrentIndex(panel.color_box.findData("none:"))
     frame()
@@ -96,7 +104,8 @@ def scatter(workdir: str, n: int, mode: str) -> dict[str, Any]:
     if len(view.group_items) != CATEGORIES:
         raise RuntimeError(f"recolouring drew {len(view.group_items)} groups, expected {CATEGORIES}")
     result = {"frame_ms": 1000 * statistics.median(times), "max_frame_ms": 1000 * max(times),
-              "recolor_ms": 1000 * recolor, "density": bool(view.density_active),
+              "recolor_ms": 1000 * recolor, "density_frames": density_frames,
+              "refresh_ms": 1000 * statistics.median(refresh) if refresh else 0.0,
               "groups": len(view.group_items)}
     panel.close()
     return result
@@ -110,8 +119,9 @@ def run_memory(quick: bool) -> list[Figure]:
     res = run_isolated("bench.render:memory", timeout=3600, n=n)
     return [Figure("memory.open_1m", "Peak RSS: open, load and map a workspace", "GiB", gib(res["peak"]),
                    target=Target("ours", "<", 4.0), n=n,
-                   notes=f"384-d vectors {n * 384 * 4 / 2**30:.2f} GiB; load_vectors {res['load_s']:.1f} s, "
-                         f"labels + hashes {res['labels_s']:.1f} s, PCA + map drawn {res['draw_s']:.1f} s", extra=res)]
+                   notes=f"384-d vectors {n * 384 * 4 / 2**30:.2f} GiB; peak GiB after each step: " + ", ".join(
+                       f"{s['step']} {s['peak_gib']:.2f} ({res['seconds'].get(s['step'], 0):.1f} s)"
+                       for s in res["steps"]), extra=res)]
 
 
 def _write_workspace(path: Path, n: int) -> None:
@@ -140,6 +150,12 @@ def memory(workdir: str, n: int) -> dict[str, Any]:
 
     path = Path(workdir) / "big.duckdb"
     child("bench.render:write_workspace", timeout=3600, n=n, path=str(path))
+    steps: list[dict[str, Any]] = []
+
+    def step(name: str) -> None:
+        steps.append({"step": name, "t": time.perf_counter(), "rss_gib": gib(rss_bytes()),
+                      "peak_gib": gib(peak_rss_bytes())})
+
     with PeakMemory() as mem:
         from core.store import Store
         from gui.app import make_app
@@ -147,21 +163,24 @@ def memory(workdir: str, n: int) -> dict[str, Any]:
 
         app = make_app()
         store = Store.open(path)
-        start = time.perf_counter()
+        step("opened")
         [collection] = store.collections()
         model = store.models()[0]
         doc_ids, _, vectors = store.load_vectors([collection.id], model.id)
-        loaded = time.perf_counter()
+        step("load_vectors")
         labels = store.labels(doc_ids)  # what the session loads with the vectors
         hashes = store.hashes(doc_ids)
-        labelled = time.perf_counter()
-        panel = _panel(pca_project(vectors), "pca", labels)
+        step("labels + hashes")
+        coords = pca_project(vectors)
+        step("pca")
+        panel = _panel(coords, "pca", labels)
         app.processEvents()
         panel.grab()
-        drawn = time.perf_counter()
+        step("map drawn")
     store.close()
-    return {"peak": mem.peak, "rows": int(len(doc_ids)), "hashes": int(len(hashes)), "load_s": loaded - start, "labels_s": labelled - loaded,
-            "draw_s": drawn - labelled}
+    seconds = {b["step"]: b["t"] - a["t"] for a, b in zip(steps, steps[1:])}
+    return {"peak": mem.peak, "rows": int(len(doc_ids)), "hashes": int(len(hashes)), "seconds": seconds,
+            "steps": steps}
 
 
 def write_workspace(workdir: str, n: int, path: str) -> dict[str, Any]:

@@ -42,7 +42,8 @@ def run_responsiveness(quick: bool) -> list[Figure]:
     figures.append(Figure("gui.whole.p99", "GUI stall, drop to final map (p99)", "ms", whole["p99_stall_ms"],
                           n=res["n"], notes=f"max {whole['max_stall_ms']:.0f} ms; {whole['stalls_over_limit']} stalls "
                                             f"over {STALL_LIMIT_MS:.0f} ms in {whole['seconds']:.0f} s; "
-                                            f"maps shown: {res['maps']}", extra=whole))
+                                            f"maps shown: {res['maps']}; longest gaps (s after drop, ms, "
+                                            f"status bar): {res['longest_gaps'][:5]}", extra=whole))
     return figures
 
 

@@ -17,6 +17,7 @@ from bench.common import corpus, write_corpus
 from bench.window import OVERLAP_K, STALL_LIMIT_MS
 
 HEARTBEAT_MS = 10
+LONG_GAP_S = 0.2
 POLL_MS = 50
 
 
@@ -46,6 +47,7 @@ class Driver(QObject):
             raise RuntimeError("could not open the workspace")
         warm_up_projection()
         self.beats: list[float] = []
+        self.long_gaps: list[dict[str, Any]] = []
         self.maps: list[dict[str, Any]] = []
         self.umap_windows: list[list[float]] = []
         self.dropped_at = self.embedded_at = self.done_at = None
@@ -83,7 +85,13 @@ class Driver(QObject):
         self.window.import_paths([str(self.path)])
 
     def _on_heartbeat_timeout(self) -> None:
-        self.beats.append(time.perf_counter())
+        now = time.perf_counter()
+        if self.beats and now - self.beats[-1] > LONG_GAP_S and self.dropped_at is not None:
+            # what the window said right after a long stall: a hint at the culprit
+            message = getattr(self.window, "_message", None)
+            self.long_gaps.append({"at_s": round(now - self.dropped_at, 2), "gap_ms": round(1000 * (now - self.beats[-1])),
+                                   "status": message.text()[:120] if message is not None else ""})
+        self.beats.append(now)
 
     def _on_service_embed_done(self, *_: Any) -> None:
         self.embedded_at = time.perf_counter()
@@ -149,8 +157,9 @@ def responsiveness(workdir: str, n: int, model: str, kind: str) -> dict[str, Any
         "umap": _stall_stats(beats, umap),
         "whole": _stall_stats(beats, [(driver.dropped_at, driver.done_at)]),
     }
+    longest = sorted(driver.long_gaps, key=lambda g: -g["gap_ms"])[:10]
     return {"n": len(driver.maps[-1]["coords"]), "phases": phases, "seconds": driver.done_at - driver.dropped_at,
-            "maps": driver._map_log()}
+            "maps": driver._map_log(), "longest_gaps": longest}
 
 
 def _overlap(early: dict[str, Any], final: dict[str, Any], k: int = OVERLAP_K) -> float:
