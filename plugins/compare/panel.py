@@ -27,7 +27,7 @@ from plugins.anisotropy.panel import SCORES
 from plugins.compare.analysis import CompareParams, CompareResult, SpaceMeasures, SpacePair
 from plugins.hubness.panel import MEASURES as HUBNESS_MEASURES
 from plugins.map.scatter import ScatterView, categorical_groups, continuous_groups
-from plugins.neighbours.panel import _elide, _fill, _item, _label, _table, _text_item
+from gui.plain_widgets import elide, fill_table, plain_label, read_only_table, table_item, text_item
 
 CHANGED_SHOWN = 100
 TIPS = {
@@ -62,7 +62,7 @@ def _number(value: Any) -> Any:
 
 def _measure_table(measures: list[SpaceMeasures | None]) -> list[list]:
     """One row per measure, one column per space ("—" where a space has too few documents)."""
-    return [[_item(label)] + [_item(_number(get(m)) if m is not None else "—") for m in measures]
+    return [[table_item(label)] + [table_item(_number(get(m)) if m is not None else "—") for m in measures]
             for _, label, _, get in MEASURE_ROWS]
 
 
@@ -73,7 +73,7 @@ class _MapView(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.title = _label("", TIPS["layout"])
+        self.title = plain_label("", TIPS["layout"])
         self.scatter = ScatterView(self)
         self.scatter.setMinimumSize(160, 160)
         layout.addWidget(self.title)
@@ -98,12 +98,12 @@ class ComparePanel(PluginPanel):
         self._shown_row: int | None = None
         self.body.addLayout(self._build_controls())
         summary = QHBoxLayout()
-        self.cka_label = _label("", TIPS["cka"])
-        self.overlap_label = _label("", TIPS["overlap"])
+        self.cka_label = plain_label("", TIPS["cka"])
+        self.overlap_label = plain_label("", TIPS["overlap"])
         summary.addWidget(self.cka_label)
         summary.addWidget(self.overlap_label, 1)
         self.body.addLayout(summary)
-        self.note = _label("")
+        self.note = plain_label("")
         self.note.setWordWrap(True)
         self.body.addWidget(self.note)
         self.tabs = QTabWidget()
@@ -135,7 +135,7 @@ class ComparePanel(PluginPanel):
         self.layout_box.setCurrentIndex(self.layout_box.findData(self.params.layout))
         self.layout_box.setToolTip(TIPS["layout"])
         self.layout_box.currentIndexChanged.connect(self._on_layout_changed)
-        bar.addWidget(_label("Compare with"))
+        bar.addWidget(plain_label("Compare with"))
         bar.addWidget(self.other_box, 1)
         bar.addWidget(self.k_spin)
         bar.addWidget(self.layout_box)
@@ -145,7 +145,7 @@ class ComparePanel(PluginPanel):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(2, 4, 2, 2)
-        self.measures = _table(["Measure", "Current", "Other"], ["", "", ""], text_column=0)
+        self.measures = read_only_table(["Measure", "Current", "Other"], ["", "", ""], text_column=0)
         layout.addWidget(self.measures, 3)
         self.histogram = pg.PlotWidget(background="w")
         self.histogram.setMinimumHeight(150)
@@ -163,26 +163,26 @@ class ComparePanel(PluginPanel):
 
     def _build_changed_tab(self) -> QWidget:
         page = QSplitter(Qt.Vertical)
-        self.changed = _table(["Overlap", "Text"], [TIPS["overlap"], "Document text"], text_column=1)
+        self.changed = read_only_table(["Overlap", "Text"], [TIPS["overlap"], "Document text"], text_column=1)
         self.changed.cellClicked.connect(self._on_changed_clicked)
         self.changed.cellDoubleClicked.connect(lambda r, _c: self._select_changed(r))
         lists = QSplitter(Qt.Horizontal)
-        self.list_a = _table(["#", "Text", "Shared"], ["Rank (1 = nearest)", "Document text",
+        self.list_a = read_only_table(["#", "Text", "Shared"], ["Rank (1 = nearest)", "Document text",
                                                        "Also a neighbour in the other space"], text_column=1)
-        self.list_b = _table(["#", "Text", "Shared"], ["Rank (1 = nearest)", "Document text",
+        self.list_b = read_only_table(["#", "Text", "Shared"], ["Rank (1 = nearest)", "Document text",
                                                        "Also a neighbour in the current space"], text_column=1)
         self.list_titles: list[QLabel] = []
         for table in (self.list_a, self.list_b):
             box = QWidget()
             box_layout = QVBoxLayout(box)
             box_layout.setContentsMargins(0, 0, 0, 0)
-            title = _label("")
+            title = plain_label("")
             self.list_titles.append(title)
             box_layout.addWidget(title)
             box_layout.addWidget(table)
             table.cellDoubleClicked.connect(lambda r, _c, t=table: self._select_from(t, r))
             lists.addWidget(box)
-        self.source = _label("Click a document to see its neighbours in both spaces.")
+        self.source = plain_label("Click a document to see its neighbours in both spaces.")
         self.source.setWordWrap(True)
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
@@ -208,7 +208,7 @@ class ComparePanel(PluginPanel):
         self.colour_button = QPushButton("Colour main map by overlap")
         self.colour_button.setToolTip(TIPS["overlap"])
         self.colour_button.clicked.connect(self._on_colour_clicked)
-        self.disparity = _label("", TIPS["disparity"])
+        self.disparity = plain_label("", TIPS["disparity"])
         bar.addWidget(self.overlay_box)
         bar.addWidget(self.colour_button)
         bar.addWidget(self.disparity, 1)
@@ -227,18 +227,18 @@ class ComparePanel(PluginPanel):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(2, 4, 2, 2)
-        self.collections_note = _label("Check two or more collections to compare them in this space.")
+        self.collections_note = plain_label("Check two or more collections to compare them in this space.")
         self.collections_note.setWordWrap(True)
         layout.addWidget(self.collections_note)
-        layout.addWidget(_label("Centroid cosine", TIPS["centroid"]))
-        self.centroids = _table(["Collection"], [TIPS["centroid"]], text_column=0)
+        layout.addWidget(plain_label("Centroid cosine", TIPS["centroid"]))
+        self.centroids = read_only_table(["Collection"], [TIPS["centroid"]], text_column=0)
         layout.addWidget(self.centroids, 1)
-        layout.addWidget(_label("Neighbour mixing", TIPS["mixing"]))
-        self.mixing = _table(["Collection", "Documents", "From other collections", "If random"],
+        layout.addWidget(plain_label("Neighbour mixing", TIPS["mixing"]))
+        self.mixing = read_only_table(["Collection", "Documents", "From other collections", "If random"],
                              ["", "Documents in view", TIPS["mixing"], TIPS["mixing"]], text_column=0)
         layout.addWidget(self.mixing, 1)
-        layout.addWidget(_label("Each collection on its own", TIPS["collection_measures"]))
-        self.collection_measures = _table(["Measure"], [TIPS["collection_measures"]], text_column=0)
+        layout.addWidget(plain_label("Each collection on its own", TIPS["collection_measures"]))
+        self.collection_measures = read_only_table(["Measure"], [TIPS["collection_measures"]], text_column=0)
         layout.addWidget(self.collection_measures, 2)
         return page
 
@@ -277,12 +277,12 @@ class ComparePanel(PluginPanel):
                                    f"{pair.n:,} of {pair.n_total:,} documents in both spaces")
         self.measures.setHorizontalHeaderLabels(["Measure", pair.name_a, pair.name_b])
         rows = _measure_table([pair.measures_a, pair.measures_b])
-        _fill(self.measures, rows)
+        fill_table(self.measures, rows)
         for i, (_, _, tip, _) in enumerate(MEASURE_ROWS):
             self.measures.item(i, 0).setToolTip(tip)
         self._changed = pair.most_changed(CHANGED_SHOWN)
         texts = self.context.texts(pair.rows[self._changed])
-        _fill(self.changed, [[_item(float(pair.overlap[p]), int(pair.rows[p])), _text_item(t)]
+        fill_table(self.changed, [[table_item(float(pair.overlap[p]), int(pair.rows[p])), text_item(t)]
                              for p, t in zip(self._changed, texts)])
         for view, coords, name, layout in ((self.maps[0], pair.coords_a, pair.name_a, pair.layout_a),
                                            (self.maps[1], pair.coords_b, pair.name_b, pair.layout_b)):
@@ -307,13 +307,13 @@ class ComparePanel(PluginPanel):
         names = list(mix.names)
         self.centroids.setColumnCount(1 + len(names))
         self.centroids.setHorizontalHeaderLabels(["Collection", *names])
-        _fill(self.centroids, [[_item(name)] + [_item(float(v)) for v in row]
+        fill_table(self.centroids, [[table_item(name)] + [table_item(float(v)) for v in row]
                                for name, row in zip(names, mix.centroid_cosine)])
-        _fill(self.mixing, [[_item(name), _item(int(size)), _item(float(m)), _item(float(e))]
+        fill_table(self.mixing, [[table_item(name), table_item(int(size)), table_item(float(m)), table_item(float(e))]
                             for name, size, m, e in zip(names, mix.sizes, mix.mixing, mix.expected_mixing)])
         self.collection_measures.setColumnCount(1 + len(names))
         self.collection_measures.setHorizontalHeaderLabels(["Measure", *names])
-        _fill(self.collection_measures, _measure_table(list(mix.measures)))
+        fill_table(self.collection_measures, _measure_table(list(mix.measures)))
         for i, (_, _, tip, _) in enumerate(MEASURE_ROWS):
             self.collection_measures.item(i, 0).setToolTip(tip)
 
@@ -351,13 +351,13 @@ class ComparePanel(PluginPanel):
         p = int(position[0])
         self._shown_row = int(pair.rows[p])
         own, *texts = self.context.texts(np.concatenate(([pair.rows[p]], pair.knn_a[p], pair.knn_b[p])))
-        self.source.setText(f"{_elide(own, 300)}  —  overlap {pair.overlap[p]:.2f}")
+        self.source.setText(f"{elide(own, 300)}  —  overlap {pair.overlap[p]:.2f}")
         for table, title, name, mine, theirs, mine_texts in (
             (self.list_a, self.list_titles[0], pair.name_a, pair.knn_a[p], pair.knn_b[p], texts[: pair.k]),
             (self.list_b, self.list_titles[1], pair.name_b, pair.knn_b[p], pair.knn_a[p], texts[pair.k :]),
         ):
             title.setText(f"Neighbours in {name}")
-            _fill(table, [[_item(i + 1, int(nbr)), _text_item(text), _item("✓" if nbr in theirs else "")]
+            fill_table(table, [[table_item(i + 1, int(nbr)), text_item(text), table_item("✓" if nbr in theirs else "")]
                           for i, (nbr, text) in enumerate(zip(mine, mine_texts))])
 
     # ------------------------------------------------------------------ slots
@@ -409,7 +409,7 @@ class ComparePanel(PluginPanel):
             view.hover.hide()
             return
         text = self.context.texts([int(self.pair.rows[position])])[0]
-        view.hover.setText(f"{_elide(text, 240)}\noverlap {self.pair.overlap[position]:.2f}")
+        view.hover.setText(f"{elide(text, 240)}\noverlap {self.pair.overlap[position]:.2f}")
         view.hover.adjustSize()
         x = min(pos.x() + 14, max(0, view.scatter.width() - view.hover.width()))
         y = min(pos.y() + 14, max(0, view.scatter.height() - view.hover.height()))

@@ -2,28 +2,24 @@
 near-duplicate groups and how faithful the map is."""
 from __future__ import annotations
 
-import html
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
-    QHeaderView,
-    QLabel,
     QPushButton,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from gui.panel_base import PanelContext, PluginPanel
+from gui.panel_base import PanelContext, PluginPanel, plain_tooltip
+from gui.plain_widgets import elide, fill_table, plain_label, read_only_table, table_item, text_item
 from plugins.neighbours.analysis import NeighboursParams, NeighboursResult, reverse_neighbours
 
 REDUCTION_TITLES = {
@@ -49,70 +45,7 @@ TIPS = {
     "joined into connected groups (semantic deduplication, Abbas et al., SemDeDup 2023); exact duplicates "
     "share a content hash.",
 }
-_ELIDE = 160
 _HINT = "Select a point on the map to see its neighbours."
-
-
-def _elide(text: str, limit: int = _ELIDE) -> str:
-    """One line of at most ``limit`` characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _text_tooltip(text: str) -> str:
-    """A document text as a tooltip: escaped, so it can never render as HTML."""
-    return f"<p style='white-space:pre-wrap'>{html.escape(text[:2000])}</p>"
-
-
-def _item(value: Any, row: int | None = None) -> QTableWidgetItem:
-    """A read-only cell; numbers right-aligned, floats to 3 decimals; ``row`` is kept as data."""
-    shown = value if isinstance(value, str) else f"{value:.3f}" if isinstance(value, float) else str(value)
-    item = QTableWidgetItem(shown)
-    item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled)
-    if row is not None:
-        item.setData(Qt.UserRole, row)
-    if not isinstance(value, str):
-        item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-    return item
-
-
-def _text_item(text: str) -> QTableWidgetItem:
-    item = _item(_elide(text))
-    item.setToolTip(_text_tooltip(text))
-    return item
-
-
-def _fill(table: QTableWidget, rows: list[list[QTableWidgetItem]]) -> None:
-    table.setRowCount(len(rows))
-    for i, cells in enumerate(rows):
-        for column, cell in enumerate(cells):
-            table.setItem(i, column, cell)
-
-
-def _table(headers: Sequence[str], tips: Sequence[str], text_column: int = 2) -> QTableWidget:
-    """Read-only table whose ``text_column`` takes the spare width."""
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(list(headers))
-    for column, tip in enumerate(tips):
-        table.horizontalHeaderItem(column).setToolTip(tip)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
-    table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SingleSelection)
-    table.setWordWrap(False)
-    table.setTextElideMode(Qt.ElideRight)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeToContents)
-    header.setSectionResizeMode(text_column, QHeaderView.Stretch)
-    return table
-
-
-def _label(text: str = "", tip: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.PlainText)
-    label.setToolTip(tip)
-    return label
 
 
 class NeighboursPanel(PluginPanel):
@@ -136,7 +69,7 @@ class NeighboursPanel(PluginPanel):
         self.body.addLayout(top)
 
         faith = QHBoxLayout()
-        self.trust = _label("Trustworthiness: no map yet", TIPS["trust"])
+        self.trust = plain_label("Trustworthiness: no map yet", TIPS["trust"])
         self.colour_button = QPushButton("Colour map by neighbourhood preservation")
         self.colour_button.setToolTip(TIPS["preservation"])
         self.colour_button.setEnabled(False)
@@ -156,17 +89,17 @@ class NeighboursPanel(PluginPanel):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(2, 4, 2, 2)
-        self.source = _label(_HINT)
+        self.source = plain_label(_HINT)
         self.source.setWordWrap(True)
         layout.addWidget(self.source)
-        self.neighbours = _table(
+        self.neighbours = read_only_table(
             ["Rank", "Cosine", "Text", "Collection"], [TIPS["rank"], TIPS["cosine"], "Document text", "Collection"]
         )
         self.neighbours.cellDoubleClicked.connect(self._on_neighbours_double_clicked)
         layout.addWidget(self.neighbours, 3)
-        self.reverse_title = _label("Who has me as a neighbour", TIPS["n_k"])
+        self.reverse_title = plain_label("Who has me as a neighbour", TIPS["n_k"])
         layout.addWidget(self.reverse_title)
-        self.reverse = _table(
+        self.reverse = read_only_table(
             ["Their rank of me", "Cosine", "Text"], [TIPS["their_rank"], TIPS["cosine"], "Document text"]
         )
         self.reverse.cellDoubleClicked.connect(self._on_reverse_double_clicked)
@@ -178,7 +111,7 @@ class NeighboursPanel(PluginPanel):
         layout = QVBoxLayout(page)
         layout.setContentsMargins(2, 4, 2, 2)
         bar = QHBoxLayout()
-        bar.addWidget(_label("Cosine threshold", TIPS["duplicates"]))
+        bar.addWidget(plain_label("Cosine threshold", TIPS["duplicates"]))
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.50, 1.00)
         self.threshold.setSingleStep(0.01)
@@ -188,10 +121,10 @@ class NeighboursPanel(PluginPanel):
         self.threshold.setToolTip(TIPS["duplicates"])
         self.threshold.valueChanged.connect(self._on_threshold_changed)
         bar.addWidget(self.threshold)
-        self.dup_summary = _label("", TIPS["duplicates"])
+        self.dup_summary = plain_label("", TIPS["duplicates"])
         bar.addWidget(self.dup_summary, 1)
         layout.addLayout(bar)
-        self.groups = _table(["Kind", "Size", "First text"], [TIPS["duplicates"], "Rows in the group", "Document text"])
+        self.groups = read_only_table(["Kind", "Size", "First text"], [TIPS["duplicates"], "Rows in the group", "Document text"])
         self.groups.cellClicked.connect(self._on_groups_clicked)
         layout.addWidget(self.groups, 1)
         return page
@@ -216,8 +149,8 @@ class NeighboursPanel(PluginPanel):
         groups = [("near", g) for g in dup.near] + [("exact", g) for g in dup.exact]
         self.dup_summary.setText(f"Groups: {len(dup.near)} near, {len(dup.exact)} exact")
         texts = self.context.texts([int(g[0]) for _, g in groups])
-        _fill(self.groups, [
-            [_item(kind, i), _item(int(group.size)), _text_item(text)]
+        fill_table(self.groups, [
+            [table_item(kind, i), table_item(int(group.size)), text_item(text)]
             for i, ((kind, group), text) in enumerate(zip(groups, texts))
         ])
         self._groups = [g for _, g in groups]
@@ -249,16 +182,16 @@ class NeighboursPanel(PluginPanel):
         back_sims = result.similarity[back, back_rank]
         texts = self.context.texts(np.concatenate(([row], nbrs, back)))
         own, nbr_texts, back_texts = texts[0], texts[1 : 1 + nbrs.size], texts[1 + nbrs.size :]
-        self.source.setText(f"Point {row}: {_elide(own, 300)}")
-        self.source.setToolTip(_text_tooltip(own))
+        self.source.setText(f"Point {row}: {elide(own, 300)}")
+        self.source.setToolTip(plain_tooltip(own))
         self.neighbours.setColumnHidden(3, result.collection_ids is None)
-        _fill(self.neighbours, [
-            [_item(i + 1, int(nbr)), _item(float(sim)), _text_item(text), _item(self._collection(int(nbr)))]
+        fill_table(self.neighbours, [
+            [table_item(i + 1, int(nbr)), table_item(float(sim)), text_item(text), table_item(self._collection(int(nbr)))]
             for i, (nbr, sim, text) in enumerate(zip(nbrs, sims, nbr_texts))
         ])
         self.reverse_title.setText(f"Who has me as a neighbour: N_{graph.k} = {back.size}")
-        _fill(self.reverse, [
-            [_item(int(rank) + 1, int(other)), _item(float(sim)), _text_item(text)]
+        fill_table(self.reverse, [
+            [table_item(int(rank) + 1, int(other)), table_item(float(sim)), text_item(text)]
             for other, rank, sim, text in zip(back, back_rank, back_sims, back_texts)
         ])
         shown = [
