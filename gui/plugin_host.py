@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 
 from core.knn_cache import KnnCache
 from core.plugin_api import AnalysisData, PluginSpec, graph_k_for
+from core.priority import lower_thread_priority
 from core.progress import Cancelled, Progress
 from core.registry import PluginRegistry
 from core.result_cache import load_result, save_result
@@ -54,7 +55,8 @@ class PluginHost(QObject):
         self.registry = registry
         self.context = context
         self.slots: dict[str, PluginSlot] = {s.id: PluginSlot(s, s.params_type()) for s in registry.specs}
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="analysis")
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="analysis",
+                                        initializer=lower_thread_priority)
         self._store: Store | None = None
         self._knn = KnnCache(None)
         self._data: AnalysisData | None = None

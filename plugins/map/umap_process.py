@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from core.priority import lower_process_priority
 from core.progress import Cancelled, Progress
 
 COMPILING_MESSAGE = "Compiling UMAP (first run only)…"
@@ -39,7 +40,8 @@ def _get_pool() -> ProcessPoolExecutor:
     global _pool, _atexit_registered
     with _lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=lower_process_priority)
             _warm.clear()
             if not _atexit_registered:
                 atexit.register(shutdown)
