@@ -1,5 +1,6 @@
 """Managing collections from the sidebar: rename, delete (and compact the
-workspace file), merge, re-embed with another model, export the documents.
+workspace file), merge, export the documents; embedding with another model and
+exporting an embedding set are in :mod:`gui.embedding_set_actions`.
 
 The workspace operations are plain functions on a :class:`~core.store.Store`
 (Qt-free, tested directly); :class:`CollectionActions` asks the user and runs
@@ -17,7 +18,6 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from core.encoder import DEFAULT_MODEL
 from core.store import Store, WorkspaceError
 from gui.encoder_service import EmbedJob
 from gui.selection_actions import EXPORT_FILTER
@@ -112,8 +112,9 @@ class CollectionActions(QObject):
         return self.window.session.store if self.window.session is not None else None
 
     def run(self, name: str, collection_ids: tuple[int, ...]) -> None:
-        handlers = {"rename": self.rename, "delete": self.delete, "merge": self.merge,
-                    "reembed": self.reembed, "export": self.export}
+        sets = self.window.embedding_sets
+        handlers = {"rename": self.rename, "delete": self.delete, "merge": self.merge, "export": self.export,
+                    "embed_with": sets.embed_dialog, "export_set": sets.export_dialog}
         if self.store is not None and collection_ids and name in handlers:
             try:
                 handlers[name](tuple(collection_ids))
@@ -196,23 +197,6 @@ class CollectionActions(QObject):
         if self.window.service is not None:  # texts no model of the originals has embedded yet
             self.window.service.submit(EmbedJob((merged,), self.window.model_name))
         return merged
-
-    def reembed(self, collection_ids: tuple[int, ...]) -> None:
-        known = [m.name for m in self.store.models() if m.kind == "encoder"]
-        choices = list(dict.fromkeys([*known, self.window.model_name, DEFAULT_MODEL]))
-        name, ok = QInputDialog.getItem(
-            self.window, "Re-embed with another model",
-            "Model (a sentence-transformers name or a local model folder); the current vectors are kept:",
-            choices, 0, True,
-        )
-        if ok and name.strip():
-            self.reembed_now(collection_ids, name.strip())
-
-    def reembed_now(self, collection_ids: tuple[int, ...], model: str) -> None:
-        if self.window.service is None:
-            return
-        self.window.service.submit(EmbedJob(tuple(collection_ids), model))
-        self.window.show_message(f"Embedding with {model}; switch between the embedding sets with the Model box.")
 
     def export(self, collection_ids: tuple[int, ...]) -> None:
         from core.export import write_table

@@ -1,6 +1,6 @@
 """The collections sidebar: name, size, model and status of every collection,
 with a check box choosing which ones are in view, and a right-click menu
-(rename, delete, merge, re-embed, export) that the window carries out."""
+(rename, merge, embed with another model, export, delete) that the window carries out."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, Signal
@@ -16,8 +16,9 @@ COLUMNS = ("Collection", "Docs", "Embedded", "Status")
 ACTIONS = (
     ("rename", "Rename…", "F2", 1),
     ("merge", "Merge into a new collection…", None, 2),
-    ("reembed", "Re-embed with another model…", None, 1),
+    ("embed_with", "Embed with another model…", None, 1),
     ("export", "Export documents…", None, 1),
+    ("export_set", "Export embedding set…", None, 1),
     ("delete", "Delete…", QKeySequence.Delete, 1),
 )
 

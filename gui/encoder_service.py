@@ -22,6 +22,7 @@ from PySide6.QtCore import QThread, Signal
 from core.encoder import Encoder, EncoderError, load_encoder
 from core.ingest import IngestOptions
 from core.pipeline import embed_pending, import_paths, resume_imports
+from core.priority import lower_thread_priority
 from core.progress import Cancelled, Progress
 from core.store import Store, WorkspaceError
 
@@ -59,6 +60,19 @@ class DeriveJob:
 
 
 @dataclass(frozen=True)
+class StoreJob:
+    """Run ``work(store, progress)`` on the writer lane (vector import and export).
+
+    Answered by ``sig_store_job_done(job, result)``; an exception of a type in
+    ``expected`` (a bad input file) comes back as the result, for the caller to
+    explain, instead of as ``sig_error``.
+    """
+
+    work: Callable[[Store, Progress], object]
+    expected: tuple[type[Exception], ...] = ()
+
+
+@dataclass(frozen=True)
 class QueryJob:
     """Encode one query text (semantic search); answered by ``sig_query_done``."""
 
@@ -71,7 +85,8 @@ _STOP = object()
 
 
 class EncoderService(QThread):
-    """Runs :class:`ImportJob`, :class:`EmbedJob` and :class:`QueryJob` in sequence."""
+    """Runs :class:`ImportJob`, :class:`EmbedJob`, :class:`DeriveJob`, :class:`StoreJob` and
+    :class:`QueryJob` in sequence."""
 
     sig_progress = Signal(int, int, str)  # done, total (0 = unknown), message
     sig_import_done = Signal(object)  # ImportOutcome
@@ -79,6 +94,7 @@ class EncoderService(QThread):
     sig_embed_done = Signal(object, object)  # collection ids, EmbedOutcome
     sig_query_done = Signal(int, object)  # token, float32 vector
     sig_derived_done = Signal(str)  # name of the derived model
+    sig_store_job_done = Signal(object, object)  # StoreJob, its result (or its expected exception)
     sig_error = Signal(str)
     sig_cancelled = Signal()
     sig_busy_changed = Signal(bool)
@@ -103,7 +119,7 @@ class EncoderService(QThread):
         self._tokens = itertools.count(1)
 
     # ------------------------------------------------------------------ GUI-thread API
-    def submit(self, job: ImportJob | ResumeJob | EmbedJob | DeriveJob) -> None:
+    def submit(self, job: ImportJob | ResumeJob | EmbedJob | DeriveJob | StoreJob) -> None:
         with self._pending_lock:
             self._pending += 1
         self._jobs.put(job)
@@ -132,6 +148,7 @@ class EncoderService(QThread):
 
     # ------------------------------------------------------------------ worker thread
     def run(self) -> None:  # noqa: D401 - QThread entry point
+        lower_thread_priority()  # before torch starts its worker threads: they inherit it
         while True:
             job = self._jobs.get()
             if job is _STOP:
@@ -172,8 +189,14 @@ class EncoderService(QThread):
             self._encoders[name] = self._factory(name)
         return self._encoders[name]
 
-    def _run_job(self, job: ImportJob | ResumeJob | EmbedJob | DeriveJob) -> None:
-        if isinstance(job, DeriveJob):
+    def _run_job(self, job: ImportJob | ResumeJob | EmbedJob | DeriveJob | StoreJob) -> None:
+        if isinstance(job, StoreJob):
+            try:
+                result = job.work(self._store, self._progress())
+            except job.expected as exc:
+                result = exc
+            self.sig_store_job_done.emit(job, result)
+        elif isinstance(job, DeriveJob):
             self._derive(job)
         elif isinstance(job, ResumeJob):
             outcome = resume_imports(self._store, progress=self._progress())

@@ -36,8 +36,13 @@ GUIDE = (
      "Alt+1 … Alt+9 show or hide the panels; File → Export view (Ctrl+E for the map) writes a figure, its data "
      "and a manifest."),
     ("Collections", "Tick collections to show them together; the Model box switches between embedding sets. "
-     "Right-click a collection to rename it (F2), merge several into a new one, re-embed it with another model "
-     "(both sets are kept), export its documents, or delete it (Del; the workspace file is compacted)."),
+     "Right-click a collection to rename it (F2), merge several into a new one, embed it with another model, "
+     "export its documents or its embedding set, or delete it (Del; the workspace file is compacted)."),
+    ("Embedding sets", "Collections → Embed with… (Ctrl+Shift+E) embeds collections with a second model (the "
+     "bundled one, the offline extras, or any model name or folder); both sets are kept and the Compare view "
+     "sets them side by side. Import vectors… brings your own vectors in (.parquet or .jsonl with text and "
+     "vector columns, or an .npy beside a .txt); search by meaning is off for such a set, since no model here "
+     "can embed the query. Export embedding set… writes texts, metadata and vectors to Parquet."),
     ("Workspaces and settings", "Everything lives in one workspace file (File → New / Open workspace). "
      "Edit → Settings (Ctrl+,) sets the default model, device, batch size, k, UMAP defaults and the theme. "
      "Help → Open log folder shows the log that an error report should include."),

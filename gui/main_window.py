@@ -1,5 +1,5 @@
 """The main window: collections sidebar, the map in the centre, plugin docks,
-drag-and-drop import, menus (File, Edit, View, Help) and a status bar with
+drag-and-drop import, menus (File, Edit, Collections, View, Help) and a status bar with
 progress and cancel. Settings, help, selection history and collection
 management live in their own modules; this one wires them together."""
 from __future__ import annotations
@@ -30,6 +30,7 @@ from core.settings import Settings, settings_overrides
 from core.store import Store
 from gui.collection_actions import CollectionActions
 from gui.collections_panel import CollectionsPanel
+from gui.embedding_set_actions import EmbeddingSetActions
 from gui.encoder_service import DeriveJob, EmbedJob, EncoderService, ImportJob, ResumeJob
 from gui.error_dialog import ErrorReporter
 from gui.help import FORMATS, WelcomeOverlay
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.selection = SelectionCommands(self)
         self.selection_actions = SelectionActions(self)
         self.collection_actions = CollectionActions(self)
+        self.embedding_sets = EmbeddingSetActions(self)
         self.named_actions: dict[str, QAction] = {}
         self._build_central()
         self._build_docks()
@@ -214,6 +216,9 @@ class MainWindow(QMainWindow):
         self._add_action(edit_menu, "&Find…", "Ctrl+F", self.focus_search, "find")
         edit_menu.addSeparator()
         self._add_action(edit_menu, "&Settings…", "Ctrl+,", self.show_settings, "settings")
+        sets_menu = self.menuBar().addMenu("&Collections")
+        for text, keys, slot, name in self.embedding_sets.menu_entries():
+            self._add_action(sets_menu, text, keys, slot, name)
         view_menu = self.menuBar().addMenu("&View")
         for number, (name, dock) in enumerate(self.docks.items(), start=1):
             action = dock.toggleViewAction()
@@ -441,7 +446,8 @@ class MainWindow(QMainWindow):
             view.data.n,
             view.labels,
             title=", ".join(names),
-            provenance={"workspace": str(store.path), "collections": names, "model": model.name, "dim": model.dim},
+            provenance={"workspace": str(store.path), "collections": names, "model": model.name, "dim": model.dim,
+                        "model_kind": model.kind},
         )
         if view.data.n and hasattr(self, "map_panel"):
             self._central.setCurrentWidget(self.map_panel)

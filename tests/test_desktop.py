@@ -56,7 +56,9 @@ def add_corpus(window: MainWindow, qtbot, tmp_path, name: str, n: int) -> int:
 
 def show_only(window: MainWindow, qtbot, collection_ids: tuple[int, ...], n: int) -> None:
     window.collections.check(collection_ids, exclusive=True)
-    qtbot.waitUntil(lambda: window.session.view is not None and window.session.view.data.n == n, timeout=30_000)
+    # the view of exactly these collections: a stale view of another collection of the same size must not pass
+    qtbot.waitUntil(lambda: window.session.view is not None and window.session.view.data.n == n
+                    and set(window.session.view.collection_ids) == set(collection_ids), timeout=30_000)
 
 
 def selected_ids(window: MainWindow) -> list[int]:
@@ -187,7 +189,7 @@ def test_rename_merge_and_reembed_from_the_window(window, qtbot, tmp_path, monke
     assert store.collection(first).name == "crimson"
     merged = window.collection_actions.merge_now((first, second), "both")
     assert store.collection(merged).n_docs == 20 and len(store.collections()) == 3
-    window.collection_actions.reembed_now((first,), "hashing-32")
+    window.embedding_sets.embed_now((first,), "hashing-32")
     # a condition, not waitSignal: two embed jobs answer in a row, and a queued second answer must not
     # reach a finished signal blocker
     qtbot.waitUntil(lambda: {(s.model_name, s.complete) for s in store.embedding_sets(first)}

@@ -24,6 +24,10 @@ HOVER_CHARS = 300
 UMAP_TIP = ("UMAP layout (McInnes, Healy & Melville 2018, arXiv:1802.03426): nearby points have similar "
             "embeddings; distances between far-apart clusters carry little meaning.")
 _METHOD_NAMES = {"pca": "PCA", "seeded": "Previous layout", "umap": "UMAP", "umap-sample+transform": "UMAP (sample + transform)"}
+MEANING_TIP = "Search by meaning: encode the query and highlight the most similar documents (press Enter)"
+#: why "By meaning" is off for sets without an encoder to embed the query (by models.kind)
+NO_ENCODER = {"imported": "this set was imported, so no model here can embed the query",
+              "derived": "this set was derived (e.g. corrected) and the query cannot be transformed the same way"}
 _ACTIONS = (("Show selected in table", "show_table"), ("Export selection…", "export_selection"),
             ("New collection from selection", "new_collection"))
 
@@ -72,8 +76,7 @@ class MapPanel(PluginPanel):
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText("Search text…")
         self.search_edit.setClearButtonEnabled(True)
-        self.meaning_button = self._tool_button("By meaning", "Search by meaning: encode the query and "
-                                                "highlight the most similar documents (press Enter)", True)
+        self.meaning_button = self._tool_button("By meaning", MEANING_TIP, True)
         self.tool_group = QButtonGroup(self)
         for tool, tip in (("Pan", "Drag to pan, wheel to zoom"), ("Lasso", "Drag a lasso (or Shift+drag)"),
                           ("Box", "Drag a box (or Ctrl+drag)")):
@@ -269,6 +272,16 @@ class MapPanel(PluginPanel):
     def _on_context_data_changed(self) -> None:
         self._refresh_color_box()
         self._recolor()
+        self._update_meaning_button()
+
+    def _update_meaning_button(self) -> None:
+        """Search by meaning needs the set's own encoder: off, saying why, for imported and derived sets."""
+        kind = self.context.provenance.get("model_kind", "encoder")
+        self.meaning_button.setChecked(self.meaning_button.isChecked() and kind == "encoder")
+        self.meaning_button.setEnabled(kind == "encoder")
+        reason = NO_ENCODER.get(kind, f"a {kind} set has no model to embed the query")
+        self.meaning_button.setToolTip(MEANING_TIP if kind == "encoder" else f"Search by meaning is off: {reason}. "
+                                       "Pick an encoder's set in the Model box, or search the text.")
 
     def _on_context_search_results(self, rows: np.ndarray, scores: np.ndarray) -> None:
         self._search_rows = np.asarray(rows, dtype=np.int64)
