@@ -174,7 +174,7 @@ def memory(workdir: str, n: int) -> dict[str, Any]:
         doc_ids, _, vectors = store.load_vectors([collection.id], model.id)
         step("load_vectors")
         labels = store.labels(doc_ids)  # what the session loads with the vectors
-        hashes = store.hashes(doc_ids)
+        hashes = store.hashes(doc_ids, raw=True)  # as gui.session loads them
         step("labels + hashes")
         coords = pca_project(vectors)
         step("pca")

@@ -14,13 +14,15 @@ import re
 import shutil
 import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -50,6 +52,15 @@ class WorkspaceReadOnlyError(WorkspaceError):
 #: +590 MB RSS in 13 s; with 8,192 rows it peaks at +190 MB in 8 s.
 ROW_GROUP_ROWS = 8192
 _CATALOG = "workspace"
+#: Rows per Arrow batch when streaming vectors into their matrix (100k x 384 floats: 154 MB in flight).
+LOAD_BATCH_ROWS = 100_000
+#: DuckDB's buffer pool while vectors stream through it. DuckDB keeps every block it read cached, up to
+#: 80 % of RAM: loading 1M x 384 vectors left a second 1.3 GiB copy of them beside the matrix.
+BULK_READ_MEMORY = "512MB"
+#: A string label whose fixed-width numpy array would be larger than this comes back as an object array
+#: (its rows share one Python string per category).
+FIXED_WIDTH_LABEL_BYTES = 64 * 2**20
+_NUMERIC_JSON = ("BIGINT", "UBIGINT", "DOUBLE")
 #: DuckDB's file header (three 4 KiB blocks) before the data blocks.
 _HEADER_BYTES = 3 * 4096
 
@@ -183,6 +194,8 @@ class Store:
         self.read_only = read_only
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self._bulk_lock = threading.Lock()
+        self._bulk_readers = 0
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -397,12 +410,33 @@ class Store:
         finally:
             cur.unregister("_ids")
 
-    def hashes(self, doc_ids: np.ndarray | Sequence[int]) -> np.ndarray:
-        """Content sha256 of ``doc_ids``, in the order given (exact-duplicate detection)."""
+    @contextmanager
+    def _wanted(self, ids: np.ndarray) -> Iterator[duckdb.DuckDBPyConnection]:
+        """This thread's cursor with ``ids`` registered as ``_wanted(pos, id)`` (pos: place in ``ids``)."""
+        cur = self._cur()
+        cur.register("_wanted", pa.table({"pos": pa.array(np.arange(len(ids), dtype=np.int64)), "id": pa.array(ids)}))
+        try:
+            yield cur
+        finally:
+            cur.unregister("_wanted")
+
+    def hashes(self, doc_ids: np.ndarray | Sequence[int], *, raw: bool = False) -> np.ndarray:
+        """Content sha256 of ``doc_ids``, in the order given (exact-duplicate detection).
+
+        Hex strings in an object array ("" where unknown); ``raw=True``: the 32-byte
+        digests as fixed-width ``S32`` (32 MB per million rows, not ~120 MB of strings).
+        """
         ids = np.asarray(doc_ids, dtype=np.int64)
-        table = self._select_by_ids("SELECT id, sha256 FROM documents", ids)
-        lookup = dict(zip(table["id"].to_numpy(), table["sha256"].to_pylist()))
-        return np.array([lookup.get(int(i), "") for i in ids], dtype=object)
+        column = "coalesce(unhex(d.sha256), unhex(repeat('00', 32)))" if raw else "coalesce(d.sha256, '')"
+        with self._wanted(ids) as cur:
+            shas = cur.sql(f"""SELECT {column} FROM _wanted w LEFT JOIN documents d ON d.id = w.id
+                               ORDER BY w.pos""").to_arrow_table().column(0).combine_chunks()
+        if not raw:
+            return shas.to_numpy(zero_copy_only=False).astype(object)
+        if not len(shas):
+            return np.empty(0, dtype="S32")
+        digests = shas.cast(pa.binary(32))
+        return np.frombuffer(digests.buffers()[1], dtype="S32", count=len(digests), offset=digests.offset * 32).copy()
 
     def search_text(self, collection_ids: Sequence[int], needle: str) -> np.ndarray:
         """Document ids in ``collection_ids`` whose text contains ``needle`` (case-insensitive)."""
@@ -433,17 +467,36 @@ class Store:
         return columns
 
     def labels(self, doc_ids: np.ndarray) -> dict[str, np.ndarray]:
-        """Per-document metadata columns for colouring: numbers as float arrays, the rest as strings."""
-        columns = self.document_table(doc_ids)
-        out: dict[str, np.ndarray] = {"collection": np.asarray(columns["collection"], dtype=object).astype(str)}
-        for key, values in columns.items():
-            if key in ("id", "collection", "text"):
-                continue
-            present = [v for v in values if v is not None]
-            if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
-                out[key] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-            else:
-                out[key] = np.array(["" if v is None else str(v) for v in values], dtype=str)
+        """Per-document metadata columns for colouring, in the order given.
+
+        "collection" (its name), then each metadata key, sorted: a key whose present
+        values are all JSON numbers becomes float64 (NaN where absent); any other a
+        string array ("" where absent; non-strings in their JSON spelling). Parsed
+        by DuckDB and turned into categories once, so a million rows take ~1 s and
+        hold no Python object per row.
+        """
+        ids = np.asarray(doc_ids, dtype=np.int64)
+        source = "_wanted w LEFT JOIN documents d ON d.id = w.id"
+        with self._wanted(ids) as cur:
+            kinds = cur.execute(
+                f"""SELECT e.key, bool_and(e.type IN {_NUMERIC_JSON}) FILTER (WHERE e.type <> 'NULL')
+                    FROM {source}, json_each(d.meta) e GROUP BY e.key ORDER BY e.key"""
+            ).fetchall()
+            kinds = [(key, bool(numeric)) for key, numeric in kinds if key not in ("id", "collection", "text")]
+            select, params = ["c.name"], []
+            for key, numeric in kinds:
+                select.append("TRY_CAST(json_extract(d.meta, ?) AS DOUBLE)" if numeric
+                              else "json_extract_string(d.meta, ?)")
+                params.append("/" + key.replace("~", "~0").replace("/", "~1"))  # a JSON pointer
+            table = cur.sql(
+                f"""SELECT {", ".join(select)} FROM {source} LEFT JOIN collections c ON c.id = d.collection_id
+                    ORDER BY w.pos""",
+                params=params,
+            ).to_arrow_table()
+        out = {"collection": _categorical(table.column(0))}
+        for i, (key, numeric) in enumerate(kinds, start=1):
+            column = table.column(i)
+            out[key] = column.to_numpy().astype(np.float64) if numeric else _categorical(column)
         return out
 
     # ------------------------------------------------------------------ models and vectors
@@ -552,20 +605,60 @@ class Store:
         self._write(run)
 
     def load_vectors(self, collection_ids: Sequence[int], model_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Embedded documents of ``collection_ids``: (doc_ids, collection_ids, float32 matrix), by document id."""
-        table = self._cur().sql(
-            f"""SELECT d.id, d.collection_id, v.vector FROM documents d
-                JOIN vectors v ON v.sha256 = d.sha256 AND v.model_id = {int(model_id)}
-                WHERE list_contains({[int(c) for c in collection_ids]}, d.collection_id)
-                ORDER BY d.id"""
-        ).to_arrow_table()
-        ids = table["id"].to_numpy().astype(np.int64)
-        cols = table["collection_id"].to_numpy().astype(np.int64)
-        if len(ids) == 0:
-            return ids, cols, np.zeros((0, 0), dtype=np.float32)
-        flat = table["vector"].combine_chunks().flatten().to_numpy(zero_copy_only=False)
-        # a writable copy: Arrow's buffers are read-only and torch refuses those without a warning
-        return ids, cols, np.array(flat.reshape(len(ids), -1), dtype=np.float32, order="C")
+        """Embedded documents of ``collection_ids``: (doc_ids, collection_ids, float32 matrix), by document id.
+
+        The ids come first; the vectors then stream in batches straight into one
+        preallocated, writable matrix (peak: the matrix plus one batch, not three
+        copies of it), under a small DuckDB buffer pool (:data:`BULK_READ_MEMORY`).
+        Both reads see one snapshot, so a concurrent write cannot mismatch them.
+        """
+        joined = f"""documents d JOIN vectors v ON v.sha256 = d.sha256 AND v.model_id = {int(model_id)}
+                     WHERE list_contains({[int(c) for c in collection_ids]}, d.collection_id)"""
+        cur = self._cur()
+        with self._bulk_read():
+            cur.execute("BEGIN TRANSACTION")
+            try:  # a read-only transaction: both reads see one snapshot
+                keys = cur.sql(f"SELECT d.id, d.collection_id FROM {joined} ORDER BY d.id").to_arrow_table()
+                ids = keys["id"].to_numpy().astype(np.int64)
+                cols = keys["collection_id"].to_numpy().astype(np.int64)
+                matrix = np.zeros((0, 0), dtype=np.float32)
+                for batch in cur.sql(f"SELECT d.id, v.vector FROM {joined}").to_arrow_reader(LOAD_BATCH_ROWS):
+                    if not batch.num_rows:
+                        continue
+                    flat = pc.list_flatten(batch.column(1)).to_numpy(zero_copy_only=False)
+                    if matrix.shape[0] != len(ids):
+                        matrix = np.empty((len(ids), flat.size // batch.num_rows), dtype=np.float32)
+                    lengths = pc.min_max(pc.list_value_length(batch.column(1)))
+                    if (lengths["min"].as_py(), lengths["max"].as_py()) != (matrix.shape[1],) * 2:
+                        raise WorkspaceError(
+                            f"Model {model_id} has vectors of different lengths; re-embed the collection.")
+                    matrix[np.searchsorted(ids, batch.column(0).to_numpy())] = flat.reshape(batch.num_rows, -1)
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+        return ids, cols, matrix
+
+    @contextmanager
+    def _bulk_read(self) -> Iterator[None]:
+        """Hold DuckDB's buffer pool at :data:`BULK_READ_MEMORY` while any thread streams vectors."""
+        with self._bulk_lock:
+            self._bulk_readers += 1
+            if self._bulk_readers == 1:
+                try:
+                    self._cur().execute(f"SET memory_limit = '{BULK_READ_MEMORY}'")  # evicts cached blocks
+                except duckdb.Error:
+                    pass  # more than that is pinned right now: read with the pool as it is
+        try:
+            yield
+        finally:
+            with self._bulk_lock:
+                self._bulk_readers -= 1
+                if self._bulk_readers == 0:
+                    try:
+                        self._cur().execute("RESET memory_limit")
+                    except duckdb.Error:
+                        pass  # the workspace closed meanwhile: nothing left to restore
 
     def truncated_count(self, collection_ids: Sequence[int], model_id: int) -> int:
         return int(
@@ -597,6 +690,19 @@ class Store:
             return None
         with np.load(io.BytesIO(rows[0][0]), allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}
+
+
+def _categorical(column: pa.ChunkedArray) -> np.ndarray:
+    """A string column as numpy strings ("" for null), built from its categories.
+
+    Fixed-width ``<U`` when that stays under :data:`FIXED_WIDTH_LABEL_BYTES`, else
+    an object array whose rows share one string per category.
+    """
+    encoded = pc.dictionary_encode(pc.fill_null(column.combine_chunks().cast(pa.string()), ""))
+    categories = np.array(encoded.dictionary.to_pylist(), dtype=str)
+    if len(encoded) * categories.dtype.itemsize > FIXED_WIDTH_LABEL_BYTES:
+        categories = categories.astype(object)
+    return categories[encoded.indices.to_numpy()]
 
 
 def data_key(model_id: int, doc_ids: np.ndarray) -> str:

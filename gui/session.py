@@ -92,7 +92,7 @@ class Session(QObject):
         if generation != self._generation:
             return
         extras = {
-            "hashes": self.store.hashes(doc_ids),
+            "hashes": self.store.hashes(doc_ids, raw=True),  # 32-byte digests: equal content, equal key
             "collection_names": {c.id: c.name for c in self.store.collections()},
             "model_name": model_name,
             "spaces": spaces,
