@@ -23,7 +23,7 @@ import traceback  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
-from bench import encoding, graph, measures, render, window  # noqa: E402
+from bench import compare_bench, encoding, graph, lookup, measures, render, window  # noqa: E402
 from bench.common import ROOT, Figure  # noqa: E402
 
 #: name -> (runner(quick) -> figures, what it measures)
@@ -36,6 +36,8 @@ BENCHMARKS: dict[str, tuple[Callable[[bool], list[Figure]], str]] = {
     "scatter": (render.run_scatter, "map pan frames and recolouring"),
     "measures": (measures.run, "hubness and anisotropy computes"),
     "memory": (render.run_memory, "peak RSS with a big workspace open"),
+    "lookup": (lookup.run, "neighbours of a clicked point at 1M; semantic query at 100k"),
+    "compare": (compare_bench.run, "CKA and kNN overlap of two spaces at 100k"),
 }
 DEFAULT_OUT = ROOT / "bench" / "results"
 

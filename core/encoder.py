@@ -8,12 +8,14 @@ the user opts in, so a missing model fails fast with a clear message.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import sys
 import threading
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -43,6 +45,25 @@ class Encoder(Protocol):
 
 def cpu_threads() -> int:
     return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads (only if torch is already loaded), then restore.
+
+    A single query text gains nothing from several threads; on a busy machine
+    their synchronisation made a query encode 17-250 ms instead of ~16 ms.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class HashingEncoder:

@@ -19,7 +19,8 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
-from core.encoder import Encoder, EncoderError, load_encoder
+from core.encoder import Encoder, EncoderError, load_encoder, torch_threads
+from core.knn import QueryIndex
 from core.ingest import IngestOptions
 from core.pipeline import embed_pending, import_paths, resume_imports
 from core.priority import lower_thread_priority
@@ -74,11 +75,18 @@ class StoreJob:
 
 @dataclass(frozen=True)
 class QueryJob:
-    """Encode one query text (semantic search); answered by ``sig_query_done``."""
+    """Semantic search: encode ``text`` and find its ``k`` nearest ``vectors`` rows.
+
+    Answered by ``sig_query_done(token, rows, similarities)``. Both steps run here,
+    off the GUI thread; ``key`` names the rows so their prepared index is reused.
+    """
 
     text: str
     model: str
     token: int
+    vectors: np.ndarray = field(repr=False)
+    key: str
+    k: int = 20
 
 
 _STOP = object()
@@ -92,7 +100,7 @@ class EncoderService(QThread):
     sig_import_done = Signal(object)  # ImportOutcome
     sig_batch_committed = Signal(object, int, int)  # collection ids, done, total
     sig_embed_done = Signal(object, object)  # collection ids, EmbedOutcome
-    sig_query_done = Signal(int, object)  # token, float32 vector
+    sig_query_done = Signal(int, object, object)  # token, rows, cosine similarities
     sig_derived_done = Signal(str)  # name of the derived model
     sig_store_job_done = Signal(object, object)  # StoreJob, its result (or its expected exception)
     sig_error = Signal(str)
@@ -117,6 +125,7 @@ class EncoderService(QThread):
         self._pending = 0
         self._pending_lock = threading.Lock()
         self._tokens = itertools.count(1)
+        self._index: tuple[str, QueryIndex] | None = None
 
     # ------------------------------------------------------------------ GUI-thread API
     def submit(self, job: ImportJob | ResumeJob | EmbedJob | DeriveJob | StoreJob) -> None:
@@ -124,10 +133,10 @@ class EncoderService(QThread):
             self._pending += 1
         self._jobs.put(job)
 
-    def encode_query(self, text: str, model: str) -> int:
-        """Queue a query encoding; returns the token its answer will carry."""
+    def search(self, text: str, model: str, vectors: np.ndarray, key: str, k: int = 20) -> int:
+        """Queue a semantic search over ``vectors`` (rows named by ``key``); returns its answer's token."""
         token = next(self._tokens)
-        self._queries.put(QueryJob(text, model, token))
+        self._queries.put(QueryJob(text, model, token, vectors, key, k))
         self._jobs.put(None)  # wake the loop if idle
         return token
 
@@ -251,8 +260,17 @@ class EncoderService(QThread):
             except queue.Empty:
                 return
             try:
-                vector = self._encoder(query.model).encode([query.text])[0]
+                with torch_threads(1):  # one short text: extra threads only add sync waits on a busy machine
+                    vector = self._encoder(query.model).encode([query.text])[0]
+                rows, distances = self._query_index(query).search(np.asarray(vector, dtype=np.float32)[None, :],
+                                                                  min(query.k, len(query.vectors)))
             except Exception as exc:  # noqa: BLE001 - reported, the service keeps going
-                self.sig_error.emit(f"Could not encode the query: {exc}")
+                self.sig_error.emit(f"Could not search by meaning: {exc}")
                 continue
-            self.sig_query_done.emit(query.token, np.asarray(vector, dtype=np.float32))
+            self.sig_query_done.emit(query.token, rows[0], 1.0 - distances[0])
+
+    def _query_index(self, query: QueryJob) -> QueryIndex:
+        """The prepared rows of ``query.key``, kept for the next query on the same view."""
+        if self._index is None or self._index[0] != query.key:
+            self._index = (query.key, QueryIndex(query.vectors))
+        return self._index[1]

@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
         ctx.sig_request_action.connect(self.selection_actions.run)
         ctx.sig_request_derived_set.connect(self._on_context_derived_set)
         self.host.sig_layout_changed.connect(self._on_host_layout_changed)
-        self._query_token = 0
+        self._query_token, self._query_key = 0, ""
 
     def focus_search(self) -> None:
         if hasattr(self, "map_panel"):
@@ -416,14 +416,10 @@ class MainWindow(QMainWindow):
         self.show_message(summary)
         self.errors.report(summary, message)
 
-    def _on_service_query_done(self, token: int, vector: np.ndarray) -> None:
-        if token != self._query_token or self.session is None or self.session.view is None:
-            return
-        from core.knn import query_knn
-
-        data = self.session.view.data
-        rows, scores = query_knn(data.vectors, vector[None, :], min(20, data.n))
-        self.context.sig_search_results.emit(rows[0], 1.0 - scores[0])
+    def _on_service_query_done(self, token: int, rows: np.ndarray, similarities: np.ndarray) -> None:
+        view = self.session.view if self.session is not None else None
+        if token == self._query_token and view is not None and view.key == self._query_key:
+            self.context.sig_search_results.emit(rows, similarities)
 
     # ------------------------------------------------------------------ session and views
     def _on_collections_view_requested(self, collection_ids, model_id) -> None:
@@ -460,8 +456,11 @@ class MainWindow(QMainWindow):
 
     def _on_context_semantic_search(self, query: str) -> None:
         if self.service is not None and query.strip() and self.session is not None and self.session.model_id is not None:
-            model = self.session.store.model(self.session.model_id).name
-            self._query_token = self.service.encode_query(query, model)
+            view = self.session.view
+            if view is None or not view.data.n:
+                return
+            model = self.session.store.model(view.model_id).name
+            self._query_token, self._query_key = self.service.search(query, model, view.data.vectors, view.key), view.key
 
     def _on_context_derived_set(self, label: str, transform) -> None:
         if self.service is None or self.session is None or self.session.view is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.knn import approximate_knn, build_knn, estimate_recall, exact_knn, knn_recall, query_knn
+from core.knn import QueryIndex, approximate_knn, build_knn, estimate_recall, exact_knn, knn_recall, query_knn
 from core.plugin_api import KnnGraph
 from core.progress import Cancelled, Progress
 
@@ -102,6 +102,24 @@ def test_query_knn_matches_graph(metric: str) -> None:
     own, own_dist = query_knn(x, x[[3, 9]], 1, metric=metric)
     np.testing.assert_array_equal(own[:, 0], [3, 9])
     np.testing.assert_array_equal(own_dist[:, 0], [0.0, 0.0])
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_a_prepared_index_answers_repeated_queries_like_query_knn(metric: str) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(500, 24)).astype(np.float32)
+    index = QueryIndex(x, metric)
+    assert index.n == 500
+    for seed in range(3):  # the same prepared rows serve every query: each answer equals brute force
+        queries = np.random.default_rng(seed).normal(size=(4, 24)).astype(np.float32)
+        q, db = queries.astype(np.float64), x.astype(np.float64)
+        if metric == "cosine":
+            full = 1.0 - (q / np.linalg.norm(q, axis=1, keepdims=True)) @ (db / np.linalg.norm(db, axis=1, keepdims=True)).T
+        else:
+            full = np.linalg.norm(q[:, None, :] - db[None, :, :], axis=2)
+        rows, distances = index.search(queries, 7)
+        np.testing.assert_array_equal(rows, np.argsort(full, axis=1, kind="stable")[:, :7])
+        np.testing.assert_allclose(distances, np.sort(full, axis=1)[:, :7], atol=1e-5)
 
 
 def test_progress_per_block_and_cancel() -> None:

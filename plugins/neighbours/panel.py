@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from gui.panel_base import PanelContext, PluginPanel, plain_tooltip
 from gui.plain_widgets import elide, fill_table, plain_label, read_only_table, table_item, text_item
-from plugins.neighbours.analysis import NeighboursParams, NeighboursResult, reverse_neighbours
+from plugins.neighbours.analysis import NeighboursParams, NeighboursResult
 
 REDUCTION_TITLES = {
     "none": "Raw (cosine)",
@@ -177,8 +177,7 @@ class NeighboursPanel(PluginPanel):
         graph = result.graph
         nbrs = graph.indices[row]
         sims = result.similarity[row]
-        back = reverse_neighbours(graph, row)
-        back_rank = np.argmax(graph.indices[back] == row, axis=1)
+        back, back_rank = result.reverse(row)
         back_sims = result.similarity[back, back_rank]
         texts = self.context.texts(np.concatenate(([row], nbrs, back)))
         own, nbr_texts, back_texts = texts[0], texts[1 : 1 + nbrs.size], texts[1 + nbrs.size :]
