@@ -23,7 +23,7 @@ import traceback  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
-from bench import compare_bench, encoding, graph, lookup, measures, render, window  # noqa: E402
+from bench import compare_bench, encoding, graph, lookup, measures, ray_bench, render, window  # noqa: E402
 from bench.common import ROOT, Figure  # noqa: E402
 
 #: name -> (runner(quick) -> figures, what it measures)
@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, tuple[Callable[[bool], list[Figure]], str]] = {
     "memory": (render.run_memory, "peak RSS with a big workspace open"),
     "lookup": (lookup.run, "neighbours of a clicked point at 1M; semantic query at 100k"),
     "compare": (compare_bench.run, "CKA and kNN overlap of two spaces at 100k"),
+    "ray": (ray_bench.run, "Ray engine vs in-process embed_pending; Parquet round trip"),
 }
 DEFAULT_OUT = ROOT / "bench" / "results"
 

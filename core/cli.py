@@ -8,9 +8,12 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from core.encoder import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from core.pipeline import EmbedOutcome
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -81,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                        help="auto: CUDA, then Apple MPS, then CPU; CUDA runs in fp16")
     embed.add_argument("--batch-size", type=int, default=32)
+    embed.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="ray: Ray Data actors, one model each (needs: pip install .[distributed])")
+    embed.add_argument("--address", help="Ray cluster to join (default: a local one); --engine ray")
+    embed.add_argument("--workers", type=int, help="Ray actors (default: one per GPU, else one per 4 CPUs); --engine ray")
 
     sub.add_parser("install-desktop", help="add Embedding Explorer to the desktop's application menu (Linux)")
 
@@ -115,6 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
     vectors_out.add_argument("--model", required=True)
     vectors_out.add_argument("--collection", help="collection name (default: all)")
     vectors_out.add_argument("--out", required=True, help="output .parquet file")
+
+    collection_out = sub.add_parser("export-collection",
+                                    help="write a collection with its embedding sets to one Parquet file (for another workspace)")
+    collection_out.add_argument("--workspace", required=True)
+    collection_out.add_argument("--collection", required=True)
+    collection_out.add_argument("--out", required=True, help="output .parquet file")
+    collection_out.add_argument("--model", action="append", help="only this model's vectors (repeatable; default: all)")
+
+    collection_in = sub.add_parser("import-collection", help="add a collection written by export-collection to a workspace")
+    collection_in.add_argument("path")
+    collection_in.add_argument("--workspace", required=True)
     return parser
 
 
@@ -129,6 +147,7 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
     handlers: dict[str, Handler] = {
         "ingest": cmd_ingest, "embed": cmd_embed, "analyze": cmd_analyze, "neighbors": cmd_neighbors, "install-desktop": cmd_install_desktop,
         "compare": cmd_compare, "import-vectors": cmd_import_vectors, "export-set": cmd_export_set,
+        "export-collection": cmd_export_collection, "import-collection": cmd_import_collection,
     }
     handlers.update(qt_handlers or {})
     command = args.command or "gui"
@@ -137,11 +156,12 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
         return 2
     from core.store import WorkspaceError
     from core.encoder import EncoderError
+    from core.ray_engine import RayEngineError
     from core.vector_io import VectorFileError
 
     try:
         return handlers[command](args)
-    except (WorkspaceError, EncoderError, LookupError, VectorFileError) as exc:
+    except (WorkspaceError, EncoderError, LookupError, VectorFileError, RayEngineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
@@ -178,13 +198,18 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from core.encoder import load_encoder
     from core.store import Store
 
+    if args.engine != "ray" and (args.address or args.workers):
+        build_parser().error("--address and --workers need --engine ray")
     store = Store.open(args.workspace)
     try:
         collections = [c for c in store.collections() if args.collection in (None, c.name)]
         if not collections:
             raise LookupError(f"no collection named {args.collection!r}" if args.collection else "the workspace is empty")
-        encoder = load_encoder(args.model, device=args.device)
-        _embed_and_report(store, encoder, [c.id for c in collections], TerminalProgress(), args.batch_size)
+        ids = [c.id for c in collections]
+        if args.engine == "ray":
+            _embed_on_ray(store, args, ids)
+        else:
+            _embed_and_report(store, load_encoder(args.model, device=args.device), ids, TerminalProgress(), args.batch_size)
     finally:
         store.close()
     return 0
@@ -197,8 +222,27 @@ def _embed_and_report(store, encoder, collection_ids: Sequence[int], bar: Termin
 
     result = embed_pending(store, encoder, collection_ids, Progress(bar), batch_size=batch_size)
     bar.finish()
+    _print_summary(result)
+
+
+def _print_summary(result: EmbedOutcome) -> None:
     print(f"Embedded {result.embedded:,} texts in {result.seconds:.1f} s ({result.rate:.1f}/s); "
           f"{result.truncated:,} truncated at the model's length limit.")
+
+
+def _embed_on_ray(store, args: argparse.Namespace, collection_ids: Sequence[int]) -> None:
+    """``embed --engine ray``: the same summary, plus where the shards' time went."""
+    from core.progress import Progress
+    from core.ray_engine import embed_with_ray
+
+    bar = TerminalProgress()
+    result = embed_with_ray(store, args.model, collection_ids, Progress(bar), device=args.device,
+                            batch_size=args.batch_size, workers=args.workers, address=args.address)
+    bar.finish()
+    _print_summary(result)
+    resumed = f"; {result.resumed:,} vectors loaded from an interrupted run's shards" if result.resumed else ""
+    print(f"Ray: {result.workers} worker(s), {result.gpus_per_worker:g} GPU each; {result.shards} Parquet shard(s) "
+          f"written and read back in {result.parquet_s:.1f} s, stored in {result.store_s:.1f} s{resumed}.")
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -271,4 +315,32 @@ def cmd_export_set(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"Wrote {rows:,} rows to {args.out}")
+    return 0
+
+
+def cmd_export_collection(args: argparse.Namespace) -> int:
+    from core.interchange import export_collection
+    from core.store import Store
+
+    store = Store.open(args.workspace, read_only=True)
+    try:
+        done = export_collection(store, _collection_ids(store, args.collection)[0], args.out, args.model)
+    finally:
+        store.close()
+    print(f"Wrote {done.rows:,} documents with vectors of {', '.join(done.models) or 'no model'} to {args.out}")
+    return 0
+
+
+def cmd_import_collection(args: argparse.Namespace) -> int:
+    from core.interchange import import_collection
+    from core.store import Store
+
+    store = Store.open(args.workspace)
+    try:
+        done = import_collection(store, args.path)
+        name = store.collection(done.collection_id).name
+    finally:
+        store.close()
+    sets = ", ".join(f"{n:,} embedded with {model}" for model, n in done.embedded)
+    print(f"Imported collection '{name}': {done.documents:,} documents; {sets or 'no vectors'}.")
     return 0

@@ -108,6 +108,12 @@ def model_texts(encoder: Encoder, texts: list[str]) -> list[str]:
     return out
 
 
+def encode_batch(encoder: Encoder, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors and too-long mask of one batch (every engine encodes through this)."""
+    texts = model_texts(encoder, texts)
+    return encoder.encode(texts, batch_size=len(texts)), np.asarray(encoder.truncated(texts), dtype=bool)
+
+
 def _store_batches(
     store: Store,
     collection_id: int,
@@ -252,9 +258,7 @@ def embed_pending(
         window.sort(key=lambda item: len(item[1]))
         for begin in range(0, len(window), batch_size):
             batch = window[begin : begin + batch_size]
-            texts = model_texts(encoder, [text for _, text in batch])
-            vectors = encoder.encode(texts, batch_size=len(texts))
-            too_long = encoder.truncated(texts)
+            vectors, too_long = encode_batch(encoder, [text for _, text in batch])
             store.write_vectors(model_id, [sha for sha, _ in batch], vectors, too_long.tolist())
             done += len(batch)
             truncated += int(np.count_nonzero(too_long))
