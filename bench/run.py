@@ -23,7 +23,7 @@ import traceback  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
-from bench import compare_bench, encoding, graph, lookup, measures, ray_bench, render, window  # noqa: E402
+from bench import compare_bench, encoding, graph, lookup, measures, ray_bench, render, scale, window  # noqa: E402
 from bench.common import ROOT, Figure  # noqa: E402
 
 #: name -> (runner(quick) -> figures, what it measures)
@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, tuple[Callable[[bool], list[Figure]], str]] = {
     "lookup": (lookup.run, "neighbours of a clicked point at 1M; semantic query at 100k"),
     "compare": (compare_bench.run, "CKA and kNN overlap of two spaces at 100k"),
     "ray": (ray_bench.run, "Ray engine vs in-process embed_pending; Parquet round trip"),
+    "scale": (scale.run, "open a 10M x 384 workspace as a random sample"),
 }
 DEFAULT_OUT = ROOT / "bench" / "results"
 

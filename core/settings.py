@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 THEMES = ("system", "light", "dark")
 MAX_RECENT = 8
+#: rows a view loads at most; above it a random sample of this many (memory and every view scale with it)
+DEFAULT_SAMPLE_LIMIT = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Settings:
     knn_k: int = 10
     umap_n_neighbors: int = 15
     umap_min_dist: float = 0.1
+    sample_limit: int = DEFAULT_SAMPLE_LIMIT
     theme: str = "system"
     recent_workspaces: tuple[str, ...] = ()
     #: plugin id -> the fields of its params dataclass, as JSON values
@@ -75,6 +78,7 @@ _VALID: dict[str, Callable[[Any], bool]] = {
     "knn_k": _check_int(1),
     "umap_n_neighbors": _check_int(2),
     "umap_min_dist": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0,
+    "sample_limit": _check_int(1),
     "theme": lambda v: v in THEMES,
     "recent_workspaces": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
     "plugin_params": lambda v: isinstance(v, dict) and all(isinstance(p, dict) for p in v.values()),

@@ -604,21 +604,36 @@ class Store:
 
         self._write(run)
 
-    def load_vectors(self, collection_ids: Sequence[int], model_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def count_vectors(self, collection_ids: Sequence[int], model_id: int) -> int:
+        """How many rows :meth:`load_vectors` would return (embedded documents), without reading a vector."""
+        return int(self._cur().execute(
+            f"SELECT count(*) FROM {_embedded(collection_ids, model_id, 'documents')}").fetchall()[0][0])
+
+    def load_vectors(
+        self, collection_ids: Sequence[int], model_id: int, sample: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Embedded documents of ``collection_ids``: (doc_ids, collection_ids, float32 matrix), by document id.
 
+        ``sample``: at most that many rows, the embedded documents of lowest
+        ``priority`` (a deterministic uniform random sample, and what a half-embedded
+        collection shows first); their ids are picked before any vector is read.
         The ids come first; the vectors then stream in batches straight into one
         preallocated, writable matrix (peak: the matrix plus one batch, not three
         copies of it), under a small DuckDB buffer pool (:data:`BULK_READ_MEMORY`).
         Both reads see one snapshot, so a concurrent write cannot mismatch them.
         """
-        joined = f"""documents d JOIN vectors v ON v.sha256 = d.sha256 AND v.model_id = {int(model_id)}
-                     WHERE list_contains({[int(c) for c in collection_ids]}, d.collection_id)"""
+        vectors = f"vectors v ON v.sha256 = d.sha256 AND v.model_id = {int(model_id)}"
         cur = self._cur()
         with self._bulk_read():
             cur.execute("BEGIN TRANSACTION")
             try:  # a read-only transaction: both reads see one snapshot
-                keys = cur.sql(f"SELECT d.id, d.collection_id FROM {joined} ORDER BY d.id").to_arrow_table()
+                if sample is None:
+                    joined = f"documents d JOIN {vectors} WHERE {_in_view(collection_ids)}"
+                    keys = cur.sql(f"SELECT d.id, d.collection_id FROM {joined} ORDER BY d.id").to_arrow_table()
+                else:
+                    keys = _sample_keys(cur, collection_ids, model_id, int(sample))
+                    cur.register("_sample", keys)
+                    joined = f"_sample d JOIN {vectors}"
                 ids = keys["id"].to_numpy().astype(np.int64)
                 cols = keys["collection_id"].to_numpy().astype(np.int64)
                 matrix = np.zeros((0, 0), dtype=np.float32)
@@ -636,6 +651,9 @@ class Store:
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
+            finally:
+                if sample is not None:
+                    cur.unregister("_sample")
             cur.execute("COMMIT")
         return ids, cols, matrix
 
@@ -690,6 +708,37 @@ class Store:
             return None
         with np.load(io.BytesIO(rows[0][0]), allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}
+
+
+def _in_view(collection_ids: Sequence[int]) -> str:
+    """SQL: documents (aliased d) in ``collection_ids``."""
+    return f"list_contains({[int(c) for c in collection_ids]}, d.collection_id)"
+
+
+def _embedded(collection_ids: Sequence[int], model_id: int, documents: str) -> str:
+    """SQL: the rows of ``documents`` (aliased d) in ``collection_ids`` that have a vector of ``model_id``."""
+    return f"""{documents} d SEMI JOIN (SELECT sha256 FROM vectors WHERE model_id = {int(model_id)}) v
+               ON v.sha256 = d.sha256 WHERE {_in_view(collection_ids)}"""
+
+
+def _sample_keys(cur: duckdb.DuckDBPyConnection, collection_ids: Sequence[int], model_id: int, n: int) -> pa.Table:
+    """(id, collection_id, sha256) of the ``n`` embedded documents of lowest priority, by id.
+
+    Reads candidates in priority order (a top-n over ``documents``) and keeps the
+    embedded ones: a semi-join whose build side is the candidates, so the vectors
+    table is probed through its sha256 column only. Candidates grow fourfold while
+    too few of them are embedded (a collection embedded out of priority order).
+    """
+    docs = int(cur.execute(f"SELECT count(*) FROM documents d WHERE {_in_view(collection_ids)}").fetchall()[0][0])
+    wanted = max(n, 1)
+    while True:
+        candidates = f"""(SELECT id, collection_id, sha256, priority FROM documents d
+                          WHERE {_in_view(collection_ids)} ORDER BY priority, id LIMIT {wanted})"""
+        keys = cur.sql(f"""SELECT d.id, d.collection_id, d.sha256 FROM {_embedded(collection_ids, model_id, candidates)}
+                           ORDER BY d.priority, d.id LIMIT {int(n)}""").to_arrow_table()
+        if keys.num_rows >= n or wanted >= docs:
+            return keys.sort_by("id")
+        wanted *= 4
 
 
 def _categorical(column: pa.ChunkedArray) -> np.ndarray:

@@ -117,6 +117,8 @@ class MainWindow(QMainWindow):
             slot = self.host.slots.get(plugin_id)
             if slot is not None and slot.panel is not None and fields != before.get(plugin_id):
                 slot.panel.set_params(dataclasses.replace(slot.params, **fields))
+        if self.session is not None:
+            self.session.set_sample_limit(new.sample_limit)
 
     # ------------------------------------------------------------------ layout
     def _build_central(self) -> None:
@@ -264,7 +266,7 @@ class MainWindow(QMainWindow):
     def attach(self, store: Store) -> None:
         """Make ``store`` the open workspace: session, encoder service, views."""
         self.detach()
-        self.session = Session(store)
+        self.session = Session(store, sample_limit=self.settings.sample_limit)
         self.session.sig_view_loaded.connect(self._on_session_view_loaded)
         self.session.sig_selection_changed.connect(self.context.sig_selection_changed)
         self.selection.attach(self.session)
@@ -443,8 +445,10 @@ class MainWindow(QMainWindow):
             view.labels,
             title=", ".join(names),
             provenance={"workspace": str(store.path), "collections": names, "model": model.name, "dim": model.dim,
-                        "model_kind": model.kind},
+                        "model_kind": model.kind, **view.provenance()},
         )
+        if view.sampled:
+            self.show_message(view.sample_note)
         if view.data.n and hasattr(self, "map_panel"):
             self._central.setCurrentWidget(self.map_panel)
         self.host.set_data(view.data, view.key)

@@ -11,6 +11,12 @@ same rows (``extras["spaces"]``: {model name: float32 (n, d), NaN rows where a
 document has no vector in that space}), for the compare view. Memory: each such
 space costs n x d x 4 bytes (100k x 384: 154 MB); models with no vector for
 these collections are never loaded.
+
+A view with more embedded rows than ``sample_limit`` (Settings.sample_limit)
+loads a deterministic random sample of that many instead (``Store.load_vectors``
+with ``sample``): memory and every view then scale with the limit, not with
+the workspace. ``LoadedView.total_rows`` keeps the full count, and
+``sample_note`` says so in words for the status bar, the map and manifests.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.compare import SpaceCache, other_spaces
 from core.plugin_api import AnalysisData
+from core.settings import DEFAULT_SAMPLE_LIMIT
 from core.store import Store, data_key
 
 
@@ -36,6 +43,23 @@ class LoadedView:
     labels: dict[str, np.ndarray]
     collection_ids: tuple[int, ...]
     model_id: int
+    #: embedded rows in view; more than ``data.n`` when the rows are a random sample
+    total_rows: int = 0
+
+    @property
+    def sampled(self) -> bool:
+        return self.total_rows > self.data.n
+
+    @property
+    def sample_note(self) -> str:
+        """"Random sample of 1,000,000 of 10,000,000 documents", or "" when every row is loaded."""
+        return f"Random sample of {self.data.n:,} of {self.total_rows:,} documents" if self.sampled else ""
+
+    def provenance(self) -> dict[str, int | str]:
+        """What export manifests should say about sampling (empty when every row is loaded)."""
+        if not self.sampled:
+            return {}
+        return {"sample": self.sample_note, "documents_loaded": self.data.n, "documents_total": self.total_rows}
 
 
 class Session(QObject):
@@ -43,9 +67,10 @@ class Session(QObject):
     sig_selection_changed = Signal(object)  # rows
     sig_load_failed = Signal(str)
 
-    def __init__(self, store: Store, reload_interval: float = 4.0) -> None:
+    def __init__(self, store: Store, reload_interval: float = 4.0, sample_limit: int = DEFAULT_SAMPLE_LIMIT) -> None:
         super().__init__()
         self.store = store
+        self.sample_limit = sample_limit
         self.collection_ids: tuple[int, ...] = ()
         self.model_id: int | None = None
         self.view: LoadedView | None = None
@@ -71,7 +96,13 @@ class Session(QObject):
         if not self.collection_ids or self.model_id is None:
             return
         generation, ids, model_id = self._generation, self.collection_ids, self.model_id
-        self._loader.submit(self._load, generation, ids, model_id)
+        self._loader.submit(self._load, generation, ids, model_id, self.sample_limit)
+
+    def set_sample_limit(self, limit: int) -> None:
+        """Load at most ``limit`` rows from now on (reloads the view when the limit changed)."""
+        if limit != self.sample_limit:
+            self.sample_limit = limit
+            self.reload()
 
     def reload_soon(self) -> None:
         """Throttled reload for growing collections (after each committed batch)."""
@@ -80,9 +111,11 @@ class Session(QObject):
         wait = max(0.0, self._reload_interval - (time.monotonic() - self._last_load))
         self._reload_timer.start(int(wait * 1000))
 
-    def _load(self, generation: int, collection_ids: tuple[int, ...], model_id: int) -> None:
+    def _load(self, generation: int, collection_ids: tuple[int, ...], model_id: int, limit: int) -> None:
         try:
-            doc_ids, cols, vectors = self.store.load_vectors(collection_ids, model_id)
+            total = self.store.count_vectors(collection_ids, model_id)
+            doc_ids, cols, vectors = self.store.load_vectors(
+                collection_ids, model_id, sample=limit if total > limit else None)
             labels = self.store.labels(doc_ids) if len(doc_ids) else {}
             spaces, space_ids = other_spaces(self.store, collection_ids, model_id, doc_ids)
             model_name = self.store.model(model_id).name
@@ -100,7 +133,8 @@ class Session(QObject):
             "space_cache": SpaceCache(self.store),
         }
         data = AnalysisData(vectors=vectors, doc_ids=doc_ids, collection_ids=cols, extras=extras)
-        view = LoadedView(data, data_key(model_id, doc_ids), labels, collection_ids, model_id)
+        view = LoadedView(data, data_key(model_id, doc_ids), labels, collection_ids, model_id,
+                          max(total, len(doc_ids)))
         self.sig_view_loaded.emit((generation, view))
 
     def adopt(self, payload: tuple[int, LoadedView]) -> LoadedView | None:

@@ -44,6 +44,11 @@ class SettingsDialog(QDialog):
         self.min_dist.setSingleStep(0.05)
         self.min_dist.setValue(settings.umap_min_dist)
         self.min_dist.setToolTip("UMAP min_dist: how tightly points may pack together on the map")
+        self.sample_limit = self._spin(1_000, 100_000_000, settings.sample_limit,
+                                       "Bigger collections show a random sample of this many documents, so memory "
+                                       "and every view stay fast; the status bar says when a view is sampled")
+        self.sample_limit.setSingleStep(100_000)
+        self.sample_limit.setGroupSeparatorShown(True)
         self.theme = self._combo(THEMES, settings.theme, "system follows the desktop's light or dark mode")
         self.allow_download = QCheckBox("Allow downloading models")
         self.allow_download.setChecked(settings.allow_download)
@@ -62,6 +67,7 @@ class SettingsDialog(QDialog):
         analysis.addRow("Neighbours k", self.knn_k)
         analysis.addRow("UMAP n_neighbors", self.n_neighbors)
         analysis.addRow("UMAP min_dist", self.min_dist)
+        analysis.addRow("Documents loaded at most", self.sample_limit)
         appearance = QFormLayout()
         appearance.addRow("Theme", self.theme)
         security = QVBoxLayout()
@@ -111,6 +117,7 @@ class SettingsDialog(QDialog):
             knn_k=self.knn_k.value(),
             umap_n_neighbors=self.n_neighbors.value(),
             umap_min_dist=round(self.min_dist.value(), 4),
+            sample_limit=self.sample_limit.value(),
             theme=self.theme.currentText(),
             allow_download=self.allow_download.isChecked(),
             trust_remote_code=self.trust_remote_code.isChecked(),
