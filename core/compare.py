@@ -150,20 +150,21 @@ def aligned_vectors(doc_ids: np.ndarray, other_ids: np.ndarray, other_vectors: n
 
 
 def other_spaces(
-    store: Store, collection_ids: Sequence[int], model_id: int, doc_ids: np.ndarray
+    store: Store, collection_ids: Sequence[int], model_id: int, doc_ids: np.ndarray, sample: int | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Every other model's vectors of these rows: ({name: float32 (n, d), NaN where
     missing}, {name: model id}).
 
     Only models with at least one vector for these collections are loaded; each
-    costs n × d × 4 bytes of memory (100k × 384: 154 MB).
+    costs n × d × 4 bytes of memory (100k × 384: 154 MB). A sampled view passes its
+    ``sample`` size so the other models load the same lowest-priority rows, not all.
     """
     wanted = set(int(c) for c in collection_ids)
     present = {s.model_id: s.model_name for s in store.embedding_sets()
                if s.collection_id in wanted and s.n_embedded > 0 and s.model_id != model_id}
     spaces: dict[str, np.ndarray] = {}
     for other_id, name in sorted(present.items()):
-        ids, _, vectors = store.load_vectors(list(wanted), other_id)
+        ids, _, vectors = store.load_vectors(list(wanted), other_id, sample=sample)
         spaces[name] = aligned_vectors(doc_ids, ids, vectors)
     return spaces, {name: other_id for other_id, name in present.items()}
 

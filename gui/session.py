@@ -114,10 +114,10 @@ class Session(QObject):
     def _load(self, generation: int, collection_ids: tuple[int, ...], model_id: int, limit: int) -> None:
         try:
             total = self.store.count_vectors(collection_ids, model_id)
-            doc_ids, cols, vectors = self.store.load_vectors(
-                collection_ids, model_id, sample=limit if total > limit else None)
+            sample = limit if total > limit else None
+            doc_ids, cols, vectors = self.store.load_vectors(collection_ids, model_id, sample=sample)
             labels = self.store.labels(doc_ids) if len(doc_ids) else {}
-            spaces, space_ids = other_spaces(self.store, collection_ids, model_id, doc_ids)
+            spaces, space_ids = other_spaces(self.store, collection_ids, model_id, doc_ids, sample=sample)
             model_name = self.store.model(model_id).name
         except Exception as exc:  # noqa: BLE001 - shown in the status bar
             self.sig_load_failed.emit(f"Could not load the embeddings: {exc}")
