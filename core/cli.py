@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                        help="auto: CUDA, then Apple MPS, then CPU; CUDA runs in fp16")
     embed.add_argument("--batch-size", type=int, default=32)
+    embed.add_argument("--devices", help="several devices, one process each, e.g. cuda:0,cuda:1 "
+                                         "(default: every GPU when there are several); local engine")
     embed.add_argument("--engine", choices=("local", "ray"), default="local",
                        help="ray: Ray Data actors, one model each (needs: pip install .[distributed])")
     embed.add_argument("--address", help="Ray cluster to join (default: a local one); --engine ray")
@@ -195,11 +197,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from core.encoder import load_encoder
+    from core.encoder import all_gpus, load_encoder
     from core.store import Store
 
     if args.engine != "ray" and (args.address or args.workers):
         build_parser().error("--address and --workers need --engine ray")
+    if args.engine == "ray" and args.devices:
+        build_parser().error("--devices is for the local engine; Ray places one model per GPU itself")
     store = Store.open(args.workspace)
     try:
         collections = [c for c in store.collections() if args.collection in (None, c.name)]
@@ -209,7 +213,13 @@ def cmd_embed(args: argparse.Namespace) -> int:
         if args.engine == "ray":
             _embed_on_ray(store, args, ids)
         else:
-            _embed_and_report(store, load_encoder(args.model, device=args.device), ids, TerminalProgress(), args.batch_size)
+            devices = tuple(d.strip() for d in args.devices.split(",") if d.strip()) if args.devices else all_gpus(args.device)
+            encoder = load_encoder(args.model, device=args.device, devices=devices)
+            try:
+                _embed_and_report(store, encoder, ids, TerminalProgress(), args.batch_size * max(1, len(devices)))
+            finally:
+                if hasattr(encoder, "close"):
+                    encoder.close()
     finally:
         store.close()
     return 0

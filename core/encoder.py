@@ -127,9 +127,12 @@ class SentenceTransformerEncoder:
         trust_remote_code: bool = False,
         allow_download: bool = False,
         threads: int | None = None,
+        devices: Sequence[str] = (),
     ) -> None:
         self.name = name
         self.device_request = device
+        self.devices = tuple(devices)  # several: one process per device (sentence-transformers' pool)
+        self._pool: dict | None = None
         self.trust_remote_code = trust_remote_code
         self.allow_download = allow_download
         self.threads = threads or cpu_threads()
@@ -183,7 +186,16 @@ class SentenceTransformerEncoder:
             self.dim = int(model.get_embedding_dimension() or 0)
             self.max_seq_length = int(model.max_seq_length) if model.max_seq_length else None
             self.normalizes = any(type(m).__name__ == "Normalize" for m in model)
+            if len(self.devices) > 1:
+                self._pool = model.start_multi_process_pool(target_devices=list(self.devices))
             self._model = model
+
+    def close(self) -> None:
+        """Stop the multi-device worker processes, if any."""
+        with self._lock:
+            if self._pool is not None and self._model is not None:
+                self._model.stop_multi_process_pool(self._pool)
+            self._pool = None
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         self.load()
@@ -194,6 +206,8 @@ class SentenceTransformerEncoder:
                 convert_to_numpy=True,
                 normalize_embeddings=False,
                 show_progress_bar=False,
+                pool=self._pool,  # several devices: the texts split evenly, one chunk per device
+                chunk_size=-(-len(texts) // len(self.devices)) if self._pool else None,
             )
         except RuntimeError as exc:
             if "out of memory" in str(exc).lower() and batch_size > 1:
@@ -224,6 +238,7 @@ def load_encoder(
     device: str = "auto",
     trust_remote_code: bool = False,
     allow_download: bool = False,
+    devices: Sequence[str] = (),
 ) -> Encoder:
     """The encoder for ``name`` (default: the bundled MiniLM); not loaded until first use."""
     name = name or DEFAULT_MODEL
@@ -235,4 +250,15 @@ def load_encoder(
     extra = extra_encoder(name)
     if extra is not None:
         return extra
-    return SentenceTransformerEncoder(name, device=device, trust_remote_code=trust_remote_code, allow_download=allow_download)
+    return SentenceTransformerEncoder(name, device=device, trust_remote_code=trust_remote_code,
+                                      allow_download=allow_download, devices=devices)
+
+
+def all_gpus(device: str) -> tuple[str, ...]:
+    """Every CUDA device when ``device`` asks for CUDA (or auto) and there are several, else ()."""
+    if device not in ("auto", "cuda"):
+        return ()
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return tuple(f"cuda:{i}" for i in range(count)) if count > 1 else ()
