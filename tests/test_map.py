@@ -159,6 +159,21 @@ def winding_inside(points: np.ndarray, poly: np.ndarray) -> np.ndarray:
     return np.flatnonzero(inside)
 
 
+def test_fit_on_sample_places_every_row_and_says_so(umap_worker):
+    """Above the threshold UMAP is fitted on a sample and the other rows transformed (the path for ≥ 200k rows)."""
+    X, label = clusters(900)
+    params = MapParams(sample_fit_threshold=800, sample_size=300)
+    result = compute(AnalysisData(X, np.arange(len(X))), params, recorder()[0])
+    from sklearn.manifold import trustworthiness
+
+    assert result.method == "umap-sample+transform"
+    assert result.coords.shape == (900, 2) and np.isfinite(result.coords).all()
+    assert trustworthiness(X, result.coords, n_neighbors=5) >= 0.9
+    centres = np.array([result.coords[label == k].mean(axis=0) for k in range(3)])
+    nearest = np.argmin(np.linalg.norm(result.coords[:, None, :] - centres[None], axis=2), axis=1)
+    assert np.mean(nearest == label) > 0.95  # transformed rows land in their own cluster
+
+
 def test_lasso_selects_exactly_the_points_inside_a_star():
     rng = np.random.default_rng(3)
     points = rng.uniform(-1.2, 1.2, size=(3000, 2))
