@@ -120,9 +120,10 @@ def test_map_info_says_the_view_is_a_sample(qtbot):
     panel = MapPanel.preview(n=500)
     qtbot.addWidget(panel)
     assert "500 points" in panel.info_label.text()
-    panel.context.set_data(500, panel.context.labels, provenance={"sample": "Random sample of 500 of 9,000 documents"})
+    panel.context.set_data(500, panel.context.labels, provenance={"sample": "Random sample of 500 of 9,000 documents",
+                                                                  "documents_loaded": 500, "documents_total": 9000})
     panel.show_result(panel._result)
-    assert "Random sample of 500 of 9,000 documents" in panel.info_label.text()
+    assert "500 of 9,000 (sample)" in panel.info_label.text()
 
 
 def test_sample_limit_setting_round_trips_and_rejects_nonsense():

@@ -179,7 +179,8 @@ class MapPanel(PluginPanel):
         shown = self.view.set_highlight("selection", self._selection)
         self.view.set_highlight("search", self._search_rows)
         method = _METHOD_NAMES.get(self._result.method, self._result.method) if self._result else "No layout"
-        text = f"{method} · {self.context.provenance.get('sample') or f'{self.n_rows:,} points'}"  # sampled view: say so
+        total = self.context.provenance.get("documents_total")  # a sampled view says so, briefly
+        text = f"{method} · {self.n_rows:,} " + (f"of {total:,} (sample)" if total else "points")
         if self._selection.size:
             text += f" · {self._selection.size:,} selected" + (f" ({shown:,} drawn)" if shown < self._selection.size else "")
         if self._search_rows.size:
