@@ -1,7 +1,7 @@
 """The real main window, offscreen: GUI responsiveness and time to the first map.
 
 Both drive ``MainWindow(discover(), model_name=...)`` exactly as ``main.py``
-does (open a workspace, ``warm_up_projection()``, drop a corpus) in a fresh
+does (open a workspace, ``warm_up(window)``, drop a corpus once the model is loaded) in a fresh
 process with its own settings folder. No baseline exists for these: they are
 compared with the issue's absolute limits.
 

@@ -29,13 +29,32 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def warm_up_projection() -> None:
-    """Compile UMAP's numba code in its worker process while the user settles in."""
+def warm_up(window) -> None:
+    """Pay the first-use costs while the user settles in, not during the first drop.
+
+    UMAP's numba code compiles in its worker process; the views' compute modules
+    are imported in the analysis pool; the encoder service loads the model.
+    Imports hold the GIL in long stretches, so each of these stalls the GUI if it
+    happens while a map is being drawn.
+    """
     try:
-        from plugins.map.umap_process import warm_up
+        from plugins.map.umap_process import warm_up as compile_umap
     except ImportError:
-        return
-    warm_up()
+        compile_umap = None
+    if compile_umap is not None:
+        compile_umap()
+    window.host.warm_up()
+    if window.service is not None:
+        window.service.sig_preloaded.connect(_freeze_startup_objects)
+        window.service.preload(window.model_name)
+
+
+def _freeze_startup_objects(*_: object) -> None:
+    """Exempt everything loaded so far (torch, transformers, Qt: millions of objects) from
+    the cyclic GC: a full collection over them held the GIL for ~0.4 s at random moments."""
+    import gc
+
+    gc.freeze()
 
 
 def run_gui(args: argparse.Namespace) -> int:
@@ -55,7 +74,7 @@ def run_gui(args: argparse.Namespace) -> int:
     opened = window.workspace.open(args.workspace) if args.workspace else window.workspace.open_default(not args.no_demo)
     if opened and args.files:
         window.import_paths(args.files)
-    warm_up_projection()
+    warm_up(window)
     if args.smoke_test:
         if not opened:
             return 1

@@ -89,6 +89,11 @@ class QueryJob:
     k: int = 20
 
 
+@dataclass(frozen=True)
+class _Preload:
+    model: str
+
+
 _STOP = object()
 
 
@@ -103,6 +108,7 @@ class EncoderService(QThread):
     sig_query_done = Signal(int, object, object)  # token, rows, cosine similarities
     sig_derived_done = Signal(str)  # name of the derived model
     sig_store_job_done = Signal(object, object)  # StoreJob, its result (or its expected exception)
+    sig_preloaded = Signal(str)  # model name, loaded (or failed: it reports when really used)
     sig_error = Signal(str)
     sig_cancelled = Signal()
     sig_busy_changed = Signal(bool)
@@ -132,6 +138,15 @@ class EncoderService(QThread):
         with self._pending_lock:
             self._pending += 1
         self._jobs.put(job)
+
+    def preload(self, model: str) -> None:
+        """Load ``model`` (torch, transformers, weights) before the first drop needs it.
+
+        Runs as a query does, ahead of queued jobs; a model that cannot load says
+        so later, when it is used, with the usual message.
+        """
+        self._queries.put(_Preload(model))
+        self._jobs.put(None)
 
     def search(self, text: str, model: str, vectors: np.ndarray, key: str, k: int = 20) -> int:
         """Queue a semantic search over ``vectors`` (rows named by ``key``); returns its answer's token."""
@@ -259,6 +274,15 @@ class EncoderService(QThread):
                 query = self._queries.get_nowait()
             except queue.Empty:
                 return
+            if isinstance(query, _Preload):
+                try:
+                    encoder = self._encoder(query.model)
+                    if hasattr(encoder, "load"):
+                        encoder.load()
+                except Exception:  # noqa: BLE001 - reported when the model is really used
+                    self._encoders.pop(query.model, None)
+                self.sig_preloaded.emit(query.model)
+                continue
             try:
                 with torch_threads(1):  # one short text: extra threads only add sync waits on a busy machine
                     vector = self._encoder(query.model).encode([query.text])[0]

@@ -296,12 +296,13 @@ class MainWindow(QMainWindow):
         if self.service is not None:
             self.service.stop()
             self.service = None
+        self.host.set_data(None, "")
+        self.host.drain()  # no view may still read the store below
         if self.session is not None:
             self.session.close()
             self.session.store.close()
             self.session = None
         self.selection.attach(None)
-        self.host.set_data(None, "")
         self.host.set_store(None)
         self.collections.set_store(None)
 

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import threading
 import traceback
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,15 @@ class PluginHost(QObject):
         self.sig_result.connect(self._on_worker_result)
         self.sig_failed.connect(self._on_worker_failed)
         self.sig_status.connect(self._on_worker_status)
+
+    def warm_up(self) -> None:
+        """Import every plugin's compute code (sklearn, scipy, umap…) in the pool now.
+
+        Imports hold the GIL for long stretches (extension modules load in one go);
+        done at start, they no longer stall the GUI while the first corpus is mapped.
+        """
+        for slot in self.slots.values():
+            self._pool.submit(_import_quietly, slot.spec)
 
     # ------------------------------------------------------------------ panels
     def create_panels(self) -> list[tuple[PluginSlot, str | None]]:
@@ -197,6 +206,20 @@ class PluginHost(QObject):
             slot.cancel.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def drain(self, timeout: float = 30.0) -> None:
+        """Cancel the running computes and wait (up to ``timeout`` s) until they stopped,
+        so none still reads the workspace when it is closed or rewritten."""
+        for slot in self.slots.values():
+            slot.cancel.set()
+        wait(list(self._futures), timeout=timeout)
+
     def is_idle(self) -> bool:
         """True when no compute is queued or running."""
         return not self._futures
+
+
+def _import_quietly(spec: PluginSpec) -> None:
+    try:
+        spec.resolve_compute()
+    except Exception:  # noqa: BLE001 - a broken plugin reports itself when it runs
+        logging.getLogger(__name__).debug("warm-up import of %s failed", spec.id, exc_info=True)

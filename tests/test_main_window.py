@@ -184,3 +184,27 @@ def test_a_search_answer_for_a_previous_view_is_dropped(window, qtbot, tmp_path)
     with qtbot.waitSignal(window.service.sig_query_done, timeout=10_000):
         pass
     assert shown == []
+
+
+def test_warm_up_loads_the_model_and_imports_every_view_before_a_drop(window, qtbot, monkeypatch):
+    import sys
+
+    from gui.app import warm_up
+    from plugins.map import umap_process
+
+    monkeypatch.setattr(umap_process, "warm_up", lambda: None)  # the compile is tested in test_map
+    computes = {slot.spec.compute.split(":")[0] for slot in window.host.slots.values()}
+    for name in computes:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    with qtbot.waitSignal(window.service.sig_preloaded, timeout=30_000) as blocker:
+        warm_up(window)
+    assert blocker.args == ["hashing-64"] and "hashing-64" in window.service._encoders
+    qtbot.waitUntil(lambda: computes <= set(sys.modules), timeout=30_000)
+
+
+def test_a_model_that_cannot_load_is_not_reported_by_the_preload(window, qtbot):
+    errors: list = []
+    window.service.sig_error.connect(errors.append)
+    with qtbot.waitSignal(window.service.sig_preloaded, timeout=30_000):
+        window.service.preload("/no/such/model/folder")
+    assert errors == [] and "/no/such/model/folder" not in window.service._encoders
