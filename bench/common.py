@@ -29,6 +29,10 @@ class BenchError(RuntimeError):
     """A benchmark could not run (as opposed to running and missing its target)."""
 
 
+class BenchSkipped(Exception):
+    """A benchmark does not apply on this machine (e.g. no GPU); listed as skipped, not as an error."""
+
+
 @dataclass(frozen=True)
 class Target:
     """``on`` ("ratio" or "ours") ``op`` ``limit``, e.g. ratio ≥ 0.95 or ours < 50 ms."""

@@ -23,8 +23,8 @@ import traceback  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
-from bench import compare_bench, encoding, graph, lookup, measures, ray_bench, render, scale, window  # noqa: E402
-from bench.common import ROOT, Figure  # noqa: E402
+from bench import compare_bench, encoding, gpu, graph, lookup, measures, ray_bench, render, scale, window  # noqa: E402
+from bench.common import ROOT, BenchSkipped, Figure  # noqa: E402
 
 #: name -> (runner(quick) -> figures, what it measures)
 BENCHMARKS: dict[str, tuple[Callable[[bool], list[Figure]], str]] = {
@@ -40,6 +40,7 @@ BENCHMARKS: dict[str, tuple[Callable[[bool], list[Figure]], str]] = {
     "compare": (compare_bench.run, "CKA and kNN overlap of two spaces at 100k"),
     "ray": (ray_bench.run, "Ray engine vs in-process embed_pending; Parquet round trip"),
     "scale": (scale.run, "open a 10M x 384 workspace as a random sample"),
+    "gpu": (gpu.run, "CUDA encoding: pipeline vs bare script, fp16 vs CPU, device pool, OOM fallback"),
 }
 DEFAULT_OUT = ROOT / "bench" / "results"
 
@@ -80,6 +81,10 @@ def run_suite(names: list[str], quick: bool, skipped: list[str], log: Callable[[
         began, load = time.perf_counter(), os.getloadavg()[0]
         try:
             figures = runner(quick)
+        except BenchSkipped as exc:
+            report["skipped"][name] = str(exc)
+            log(f"   skipped: {exc}")
+            figures = []
         except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
             report["errors"][name] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
             log(f"   ERROR {type(exc).__name__}: {str(exc)[:2000]}")

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from core.encoder import DEFAULT_MODEL
+from core.encoder import AUTO_BATCH, DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from core.pipeline import EmbedOutcome
@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--model", default=DEFAULT_MODEL)
     embed.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                        help="auto: CUDA, then Apple MPS, then CPU; CUDA runs in fp16")
-    embed.add_argument("--batch-size", type=int, default=32)
+    embed.add_argument("--batch-size", type=int, default=AUTO_BATCH,
+                       help="texts per model call and device (default 0: auto, 32 on a CPU, 512 on CUDA)")
     embed.add_argument("--devices", help="several devices, one process each, e.g. cuda:0,cuda:1 "
                                          "(default: every GPU when there are several); local engine")
     embed.add_argument("--engine", choices=("local", "ray"), default="local",
@@ -216,7 +217,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
             devices = tuple(d.strip() for d in args.devices.split(",") if d.strip()) if args.devices else all_gpus(args.device)
             encoder = load_encoder(args.model, device=args.device, devices=devices)
             try:
-                _embed_and_report(store, encoder, ids, TerminalProgress(), args.batch_size * max(1, len(devices)))
+                _embed_and_report(store, encoder, ids, TerminalProgress(), args.batch_size)
             finally:
                 if hasattr(encoder, "close"):
                     encoder.close()
@@ -225,7 +226,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
-def _embed_and_report(store, encoder, collection_ids: Sequence[int], bar: TerminalProgress, batch_size: int = 32) -> None:
+def _embed_and_report(store, encoder, collection_ids: Sequence[int], bar: TerminalProgress,
+                      batch_size: int = AUTO_BATCH) -> None:
     """Embed what is missing with a progress bar, then print the throughput summary."""
     from core.pipeline import embed_pending
     from core.progress import Progress

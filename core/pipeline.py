@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from core.encoder import Encoder
+from core.encoder import AUTO_BATCH, Encoder, batch_size_for
 from core.ingest import (
     MAX_BATCH_CHARS,
     DocumentBatch,
@@ -229,7 +229,7 @@ def embed_pending(
     encoder: Encoder,
     collection_ids: Sequence[int],
     progress: Progress | None = None,
-    batch_size: int = 32,
+    batch_size: int = AUTO_BATCH,
     window_batches: int = 8,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> EmbedOutcome:
@@ -237,13 +237,15 @@ def embed_pending(
 
     Texts come in random-sample order (so early maps are representative) and
     each window of ``batch_size * window_batches`` texts is sorted by length
-    before batching, which cuts padding. ``on_batch(done, total)`` runs after
-    each committed batch.
+    before batching, which cuts padding. ``batch_size`` (per device; 0 = auto, see
+    :func:`~core.encoder.batch_size_for`) is the texts per model call and per
+    transaction. ``on_batch(done, total)`` runs after each committed batch.
     """
     progress = progress or null_progress()
     if hasattr(encoder, "load"):
         progress(0, 0, f"Loading model {encoder.name}…")
         encoder.load()
+    batch_size = batch_size_for(encoder, batch_size)
     model_id = store.ensure_model(encoder.name, encoder.dim, encoder.normalizes, encoder.max_seq_length)
     for collection_id in collection_ids:
         store.add_embedding_set(collection_id, model_id)

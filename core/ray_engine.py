@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import pyarrow as pa
 
-from core.encoder import Encoder, load_encoder
+from core.encoder import AUTO_BATCH, CPU_BATCH_SIZE, GPU_BATCH_SIZE, Encoder, load_encoder
 from core.pipeline import EmbedOutcome, encode_batch
 from core.progress import Progress, null_progress
 from core.store import Store
@@ -265,7 +265,7 @@ def embed_with_ray(
     progress: Progress | None = None,
     *,
     device: str = "auto",
-    batch_size: int = 32,
+    batch_size: int = AUTO_BATCH,
     workers: int | None = None,
     address: str | None = None,
     shard_rows: int = SHARD_ROWS,
@@ -297,6 +297,7 @@ def embed_with_ray(
         _quiet(ray)
         pool = _pool(ray, workers)
         kind = f"{pool.workers} GPU worker(s)" if pool.num_gpus else f"{pool.workers} CPU worker(s)"
+        batch_size = batch_size or (GPU_BATCH_SIZE if pool.num_gpus else CPU_BATCH_SIZE)  # per actor
         progress(0, total, f"Embedding {total:,} texts with {name} on Ray, {kind}…")
         while window := store.pending_texts(collection_ids, model_id, window_rows):
             before = done

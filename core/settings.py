@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from core.encoder import DEFAULT_MODEL
+from core.encoder import AUTO_BATCH, CPU_BATCH_SIZE, DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,9 @@ DEFAULT_SAMPLE_LIMIT = 1_000_000
 class Settings:
     """Everything the app remembers between starts (window layout stays in QSettings)."""
 
-    version: int = 2
+    version: int = 3
     default_model: str = DEFAULT_MODEL
-    batch_size: int = 32
+    batch_size: int = AUTO_BATCH  # texts per model call; 0: by device (core.encoder.batch_size_for)
     device: str = "auto"
     knn_k: int = 10
     umap_n_neighbors: int = 15
@@ -63,7 +63,15 @@ def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-MIGRATIONS: list[Callable[[dict[str, Any]], dict[str, Any]]] = [_v1_to_v2]
+def _v2_to_v3(raw: dict[str, Any]) -> dict[str, Any]:
+    """v3 adds an automatic batch size; v2's default (32, slow on a GPU) becomes automatic."""
+    out = dict(raw)
+    if out.get("batch_size") == CPU_BATCH_SIZE:
+        out["batch_size"] = AUTO_BATCH
+    return out
+
+
+MIGRATIONS: list[Callable[[dict[str, Any]], dict[str, Any]]] = [_v1_to_v2, _v2_to_v3]
 SETTINGS_VERSION = 1 + len(MIGRATIONS)
 
 
@@ -73,7 +81,7 @@ def _check_int(lo: int) -> Callable[[Any], bool]:
 
 _VALID: dict[str, Callable[[Any], bool]] = {
     "default_model": lambda v: isinstance(v, str) and bool(v.strip()),
-    "batch_size": _check_int(1),
+    "batch_size": _check_int(AUTO_BATCH),
     "device": lambda v: v in DEVICES,
     "knn_k": _check_int(1),
     "umap_n_neighbors": _check_int(2),

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
-from core.encoder import Encoder, EncoderError, load_encoder, torch_threads
+from core.encoder import AUTO_BATCH, Encoder, EncoderError, load_encoder, torch_threads
 from core.knn import QueryIndex
 from core.ingest import IngestOptions
 from core.pipeline import embed_pending, import_paths, resume_imports
@@ -117,7 +117,7 @@ class EncoderService(QThread):
         self,
         store: Store,
         encoder_factory: Callable[[str], Encoder] = load_encoder,
-        batch_size: int = 32,
+        batch_size: int = AUTO_BATCH,
     ) -> None:
         super().__init__()
         self.setObjectName("EncoderService")

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox,
                                QLabel, QSpinBox, QVBoxLayout, QWidget)
 
-from core.encoder import DEFAULT_MODEL
+from core.encoder import AUTO_BATCH, DEFAULT_MODEL
 from core.settings import (DEVICES, THEMES, Settings, load_settings, restore_params, save_settings, settings_overrides,
                            with_plugin_params)
 
@@ -35,7 +35,10 @@ class SettingsDialog(QDialog):
         self.model.addItems(list(dict.fromkeys([settings.default_model, DEFAULT_MODEL, *(models or [])])))
         self.model.setToolTip("A sentence-transformers model name or a local model folder; new imports use it")
         self.device = self._combo(DEVICES, settings.device, "auto picks CUDA, then Apple MPS, then the CPU")
-        self.batch_size = self._spin(1, 4096, settings.batch_size, "Texts per encoder batch; lower it if memory runs out")
+        self.batch_size = self._spin(AUTO_BATCH, 4096, settings.batch_size,
+                                     "Texts per encoder batch; Auto: 32 on a CPU, 512 on a CUDA GPU. "
+                                     "Out of GPU memory, a batch is halved until it fits")
+        self.batch_size.setSpecialValueText("Auto")
         self.knn_k = self._spin(1, 200, settings.knn_k, "How many nearest neighbours the Neighbours view lists")
         self.n_neighbors = self._spin(2, 200, settings.umap_n_neighbors,
                                       "UMAP n_neighbors: larger values keep more of the global structure")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bench import graph, run
-from bench.common import BenchError, Figure, Target, clustered_vectors, corpus, run_isolated
+from bench.common import BenchError, BenchSkipped, Figure, Target, clustered_vectors, corpus, run_isolated
 
 
 def _figures() -> list[Figure]:
@@ -33,11 +33,16 @@ def test_suite_writes_table_json_and_markdown_and_reports_errors(tmp_path, monke
     def broken(quick: bool) -> list[Figure]:
         raise RuntimeError("no device")
 
-    monkeypatch.setattr(run, "BENCHMARKS", {"fine": (lambda quick: _figures(), ""), "broken": (broken, "")})
+    def not_here(quick: bool) -> list[Figure]:
+        raise BenchSkipped("no CUDA device here")
+
+    monkeypatch.setattr(run, "BENCHMARKS", {"fine": (lambda quick: _figures(), ""), "broken": (broken, ""),
+                                            "gpu": (not_here, "")})
     code = run.main(["--quick", "--out", str(tmp_path)])
     assert code == 1  # an error, not a missed target, makes the exit status non-zero
     report = json.loads((tmp_path / "latest.json").read_text())
     assert report["suite"] == "quick" and "no device" in report["errors"]["broken"]
+    assert report["skipped"] == {"gpu": "no CUDA device here"} and "gpu" not in report["errors"]
     assert [f["passed"] for f in report["figures"]] == [True, False, None]
     assert [r[-1] for r in run.table_rows(report)] == ["pass", "MISS", "report"]
     md = (tmp_path / "latest.md").read_text()

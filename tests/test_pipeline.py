@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.encoder import HashingEncoder
+from core.encoder import CPU_BATCH_SIZE, GPU_BATCH_SIZE, HashingEncoder, batch_size_for
 from core.pipeline import embed_pending, import_paths
 from core.progress import Cancelled, Progress
 from core.store import Store
@@ -84,7 +84,7 @@ def test_cancel_is_honoured_between_batches(store, tmp_path):
 KILL_SCRIPT = textwrap.dedent(
     """
     import sys, time
-    from core.encoder import HashingEncoder
+    from core.encoder import CPU_BATCH_SIZE, GPU_BATCH_SIZE, HashingEncoder, batch_size_for
     from core.pipeline import embed_pending, import_paths
     from core.store import Store
 
@@ -100,6 +100,32 @@ KILL_SCRIPT = textwrap.dedent(
     print("finished", flush=True)
     """
 )
+
+
+class _DeviceHashing(HashingEncoder):
+    """A hashing encoder that says it runs on ``device`` (and ``devices``) and records its call sizes."""
+
+    def __init__(self, device: str, devices: tuple[str, ...] = ()) -> None:
+        super().__init__(16)
+        self.device, self.devices, self.calls = device, devices, []
+
+    def encode(self, texts, batch_size=32):
+        self.calls.append((len(texts), batch_size))
+        return super().encode(texts, batch_size)
+
+
+def test_automatic_batch_size_follows_the_device(store, tmp_path):
+    assert batch_size_for(_DeviceHashing("cpu")) == CPU_BATCH_SIZE
+    assert batch_size_for(_DeviceHashing("cuda")) == GPU_BATCH_SIZE
+    assert batch_size_for(_DeviceHashing("cuda:1", ("cuda:0", "cuda:1"))) == 2 * GPU_BATCH_SIZE
+    assert batch_size_for(_DeviceHashing("cuda"), 10) == 10  # a size the user chose wins
+    assert batch_size_for(HashingEncoder(8)) == CPU_BATCH_SIZE  # no device attribute: a CPU encoder
+    ids = import_paths(store, [write_corpus(tmp_path / "corpus", n=400)]).all_ids  # 800 texts
+    for device, expected in (("cuda", GPU_BATCH_SIZE), ("cpu", CPU_BATCH_SIZE)):
+        encoder = _DeviceHashing(device)
+        encoder.name = f"hashing-16-{device}"  # a model of its own: everything is pending again
+        assert embed_pending(store, encoder, ids).embedded == 800
+        assert max(size for size, _ in encoder.calls) == expected and sum(s for s, _ in encoder.calls) == 800
 
 
 def test_hard_kill_during_embedding_loses_nothing(tmp_path):

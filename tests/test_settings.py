@@ -44,14 +44,22 @@ def test_version_1_file_is_migrated_to_the_current_version(tmp_path):
     path.write_text(json.dumps(V1_FILE), encoding="utf-8")
     loaded, problems = load_settings(path)
     assert problems == []
-    assert loaded.version == SETTINGS_VERSION == 2
+    assert loaded.version == SETTINGS_VERSION == 3
+    assert loaded.batch_size == 16  # a batch size the user chose stays
     assert loaded.default_model == "my-local-model" and loaded.knn_k == 7 and loaded.device == "cpu"
     assert (loaded.umap_n_neighbors, loaded.umap_min_dist) == (30, 0.25)
     assert loaded.recent_workspaces == ("/data/a.duckdb", "/data/b.duckdb")
     assert loaded.theme == "dark" and loaded.allow_download and not loaded.trust_remote_code
     assert loaded.plugin_params == {}
     save_settings(loaded, path)  # saved again, it is a current-version file with the same values
-    assert load_settings(path)[0] == loaded and json.loads(path.read_text())["version"] == 2
+    assert load_settings(path)[0] == loaded and json.loads(path.read_text())["version"] == 3
+
+
+def test_version_2_default_batch_size_becomes_automatic(tmp_path):
+    path = tmp_path / "settings.json"
+    for saved, expected in ((32, 0), (64, 64)):
+        path.write_text(json.dumps({"version": 2, "batch_size": saved}), encoding="utf-8")
+        assert load_settings(path) == (Settings(batch_size=expected), [])
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2, 3]", "\xff\xfe garbage", ""])
@@ -70,7 +78,7 @@ def test_bad_values_fall_back_one_by_one(tmp_path):
                                 "umap_min_dist": 3.0, "recent_workspaces": "not a list"}), encoding="utf-8")
     loaded, problems = load_settings(path)
     assert loaded.theme == "dark"  # the good value is kept
-    assert (loaded.batch_size, loaded.device, loaded.knn_k) == (32, "auto", 10)
+    assert (loaded.batch_size, loaded.device, loaded.knn_k) == (0, "auto", 10)
     assert loaded.umap_min_dist == 0.1 and loaded.recent_workspaces == ()
     assert len(problems) == 5
 
