@@ -298,13 +298,13 @@ class MainWindow(QMainWindow):
             self.service = None
         self.host.set_data(None, "")
         self.host.drain()  # no view may still read the store below
+        self.collections.set_store(None)  # nor the sidebar's progress read
         if self.session is not None:
             self.session.close()
             self.session.store.close()
             self.session = None
         self.selection.attach(None)
         self.host.set_store(None)
-        self.collections.set_store(None)
 
     def _resume_unfinished(self, store: Store) -> None:
         """Embedding interrupted last time (crash, cancel, quit) picks up where it stopped."""

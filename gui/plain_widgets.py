@@ -1,10 +1,10 @@
 """Read-only tables and labels that show document text as plain text, shared by the panels."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QTableWidget, QTableWidgetItem
 
 from gui.panel_base import plain_tooltip
 
@@ -17,10 +17,13 @@ def elide(text: str, limit: int = ELIDE) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
 def table_item(value: Any, row: int | None = None) -> QTableWidgetItem:
     """A read-only cell; numbers right-aligned, floats to 3 decimals; ``row`` is kept as data."""
-    shown = value if isinstance(value, str) else f"{value:.3f}" if isinstance(value, float) else str(value)
-    item = QTableWidgetItem(shown)
+    item = QTableWidgetItem(_shown(value))
     item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled)
     if row is not None:
         item.setData(Qt.UserRole, row)
@@ -50,17 +53,96 @@ def read_only_table(headers: Sequence[str], tips: Sequence[str], text_column: in
     table.setHorizontalHeaderLabels(list(headers))
     for column, tip in enumerate(tips):
         table.horizontalHeaderItem(column).setToolTip(tip)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
-    table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SingleSelection)
-    table.setWordWrap(False)
-    table.setTextElideMode(Qt.ElideRight)
-    header = table.horizontalHeader()
+    return _configured(table, text_column)
+
+
+def _configured(view: QTableView, text_column: int) -> QTableView:
+    """One look for every read-only table: whole-row single selection, no wrapping, text column stretched."""
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 6)
+    view.setEditTriggers(QAbstractItemView.NoEditTriggers)
+    view.setSelectionBehavior(QAbstractItemView.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SingleSelection)
+    view.setWordWrap(False)
+    view.setTextElideMode(Qt.ElideRight)
+    header = view.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeToContents)
     header.setSectionResizeMode(text_column, QHeaderView.Stretch)
-    return table
+    header.setResizeContentsPrecision(200)  # column widths from the first rows, not from every row
+    return view
+
+
+class RowsModel(QAbstractTableModel):
+    """Read-only rows computed when shown: only the rows on screen are ever formatted.
+
+    A :class:`QTableWidgetItem` per cell costs ~14 µs on the GUI thread (2,000 duplicate
+    groups took 85 ms to list); here a long list costs nothing until it is scrolled.
+    ``cell(row, column)`` gives a value (formatted as :func:`table_item` does; the
+    ``text_column`` elided, with the whole text as tooltip); ``key(row)`` is the
+    document row kept as ``Qt.UserRole``.
+    """
+
+    def __init__(self, headers: Sequence[str], tips: Sequence[str], text_column: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._headers, self._tips, self._text_column = list(headers), list(tips), text_column
+        self._count = 0
+        self._cell: Callable[[int, int], Any] = lambda row, column: ""
+        self._key: Callable[[int], int] | None = None
+
+    def set_rows(self, count: int, cell: Callable[[int, int], Any], key: Callable[[int], int] | None = None) -> None:
+        self.beginResetModel()
+        self._count, self._cell, self._key = count, cell, key
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._headers)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole) -> Any:
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return self._headers[section]
+        if orientation == Qt.Horizontal and role == Qt.ToolTipRole:
+            return self._tips[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row, column = index.row(), index.column()
+        if role == Qt.UserRole:
+            return self._key(row) if self._key is not None else None
+        if role not in (Qt.DisplayRole, Qt.ToolTipRole, Qt.TextAlignmentRole):
+            return None
+        value = self._cell(row, column)
+        if role == Qt.TextAlignmentRole:
+            return None if isinstance(value, str) else int(Qt.AlignRight | Qt.AlignVCenter)
+        if column == self._text_column:
+            return elide(value) if role == Qt.DisplayRole else plain_tooltip(value[:2000])
+        return _shown(value) if role == Qt.DisplayRole else None
+
+
+class TextsOnDemand:
+    """The texts of ``rows``, looked up ``block`` at a time when first asked for (a long list
+    shown through a :class:`RowsModel` reads only the texts scrolled into view)."""
+
+    def __init__(self, lookup: Callable[[list[int]], list[str]], rows: Sequence[int], block: int = 100) -> None:
+        self._lookup, self._rows, self._block = lookup, [int(r) for r in rows], block
+        self._blocks: dict[int, list[str]] = {}
+
+    def __getitem__(self, i: int) -> str:
+        b = i // self._block
+        if b not in self._blocks:
+            self._blocks[b] = self._lookup(self._rows[b * self._block : (b + 1) * self._block])
+        return self._blocks[b][i % self._block]
+
+
+def read_only_view(headers: Sequence[str], tips: Sequence[str], text_column: int = 2) -> QTableView:
+    """A :func:`read_only_table` look-alike over a :class:`RowsModel` (``view.model()``), for long lists."""
+    view = QTableView()
+    view.setModel(RowsModel(headers, tips, text_column, view))
+    return _configured(view, text_column)
 
 
 def plain_label(text: str = "", tip: str = "") -> QLabel:

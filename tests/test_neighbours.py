@@ -187,7 +187,7 @@ def test_panel_follows_selection_and_emits(qtbot) -> None:
         panel.threshold.setValue(0.9)
     assert params.args[0].dup_threshold == pytest.approx(0.9)
     with qtbot.waitSignal(context.sig_request_selection) as selected:
-        panel.groups.cellClicked.emit(0, 2)
+        panel.groups.clicked.emit(panel.groups.model().index(0, 2))
     np.testing.assert_array_equal(selected.args[0], panel.result.duplicates.near[0])
     context.sig_selection_changed.emit(np.array([], dtype=np.int64))
     assert panel.neighbours.rowCount() == 0 and panel.source.text().startswith("Select a point")

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from gui.panel_base import PanelContext, PluginPanel, plain_tooltip
-from gui.plain_widgets import elide, fill_table, plain_label, read_only_table, table_item, text_item
+from gui.plain_widgets import (TextsOnDemand, elide, fill_table, plain_label, read_only_table, read_only_view,
+                                table_item, text_item)
 from plugins.neighbours.analysis import NeighboursParams, NeighboursResult
 
 REDUCTION_TITLES = {
@@ -124,8 +125,8 @@ class NeighboursPanel(PluginPanel):
         self.dup_summary = plain_label("", TIPS["duplicates"])
         bar.addWidget(self.dup_summary, 1)
         layout.addLayout(bar)
-        self.groups = read_only_table(["Kind", "Size", "First text"], [TIPS["duplicates"], "Rows in the group", "Document text"])
-        self.groups.cellClicked.connect(self._on_groups_clicked)
+        self.groups = read_only_view(["Kind", "Size", "First text"], [TIPS["duplicates"], "Rows in the group", "Document text"])
+        self.groups.clicked.connect(lambda index: self._on_groups_clicked(index.row()))
         layout.addWidget(self.groups, 1)
         return page
 
@@ -148,11 +149,9 @@ class NeighboursPanel(PluginPanel):
         dup = result.duplicates
         groups = [("near", g) for g in dup.near] + [("exact", g) for g in dup.exact]
         self.dup_summary.setText(f"Groups: {len(dup.near)} near, {len(dup.exact)} exact")
-        texts = self.context.texts([int(g[0]) for _, g in groups])
-        fill_table(self.groups, [
-            [table_item(kind, i), table_item(int(group.size)), text_item(text)]
-            for i, ((kind, group), text) in enumerate(zip(groups, texts))
-        ])
+        texts = TextsOnDemand(self.context.texts, [int(g[0]) for _, g in groups])
+        self.groups.model().set_rows(len(groups), lambda row, column: (
+            groups[row][0] if column == 0 else int(groups[row][1].size) if column == 1 else texts[row]))
         self._groups = [g for _, g in groups]
 
     def _collection(self, row: int) -> str:
@@ -232,7 +231,7 @@ class NeighboursPanel(PluginPanel):
         if item is not None:
             self.context.select([int(item.data(Qt.UserRole))])
 
-    def _on_groups_clicked(self, table_row: int, _column: int) -> None:
+    def _on_groups_clicked(self, table_row: int) -> None:
         if 0 <= table_row < len(self._groups):
             self.context.select(self._groups[table_row])
 
