@@ -9,13 +9,14 @@ the user opts in, so a missing model fails fast with a clear message.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import os
 import re
 import sys
 import threading
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -46,7 +47,10 @@ class Encoder(Protocol):
         """Float32 vectors, one row per text, exactly as the model outputs them."""
 
     def truncated(self, texts: Sequence[str]) -> np.ndarray:
-        """Boolean mask: texts longer than the model's maximum sequence length."""
+        """Boolean mask: texts longer than the model's maximum sequence length.
+
+        Safe to call from another thread while :meth:`encode` runs (the pipeline
+        stores one batch while it encodes the next)."""
 
 
 def batch_size_for(encoder: Encoder, requested: int = AUTO_BATCH) -> int:
@@ -152,6 +156,7 @@ class SentenceTransformerEncoder:
         self.allow_download = allow_download
         self.threads = threads or cpu_threads()
         self._model = None
+        self._count_tokens: Callable[[list[str]], list[int]] | None = None
         self._lock = threading.Lock()
         self.dim = 0
         self.normalizes = False
@@ -204,6 +209,7 @@ class SentenceTransformerEncoder:
             if len(self.devices) > 1:
                 self._pool = model.start_multi_process_pool(target_devices=list(self.devices))
             self.device = device
+            self._count_tokens = _token_counter(model.tokenizer)
             self._model = model
 
     def close(self) -> None:
@@ -241,9 +247,7 @@ class SentenceTransformerEncoder:
         self.load()
         if not self.max_seq_length:
             return np.zeros(len(texts), dtype=bool)
-        tokenizer = self._model.tokenizer
-        lengths = [len(ids) for ids in tokenizer(list(texts), add_special_tokens=True, truncation=False)["input_ids"]]
-        return np.array(lengths, dtype=np.int64) > self.max_seq_length
+        return np.array(self._count_tokens(list(texts)), dtype=np.int64) > self.max_seq_length
 
     @staticmethod
     def _release_accelerator_memory() -> None:
@@ -251,6 +255,25 @@ class SentenceTransformerEncoder:
 
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def _token_counter(tokenizer) -> Callable[[list[str]], list[int]]:
+    """Tokens per text (special tokens included) on a tokenizer of its own.
+
+    The model's tokenizer is not safe to call from a second thread while it
+    encodes (each call sets its truncation and padding), so counting uses a copy:
+    the fast tokenizer's Rust core with neither, or a deep copy of a slow one.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        from tokenizers import Tokenizer
+
+        counter = Tokenizer.from_str(backend.to_str())
+        counter.no_truncation()
+        counter.no_padding()
+        return lambda texts: [len(encoding.ids) for encoding in counter.encode_batch(texts)]
+    own = copy.deepcopy(tokenizer)
+    return lambda texts: [len(ids) for ids in own(texts, add_special_tokens=True, truncation=False)["input_ids"]]
 
 
 def load_encoder(

@@ -159,6 +159,19 @@ def test_categorical_groups_largest_first_and_other_sorted():
     assert np.array_equal(np.sort(np.concatenate([g.rows for g in groups])), np.arange(values.size))
 
 
+def test_categories_keep_their_colours_as_counts_change():
+    early = np.array(["a"] * 5 + ["b"] * 3 + ["c"] * 1)
+    first = categorical_groups(early)
+    assert [g.name for g in first] == ["a", "b", "c"]
+    later = np.array(["a"] * 5 + ["b"] * 3 + ["c"] * 40 + ["d"] * 7)  # c is now the largest, d is new
+    assert [g.name for g in categorical_groups(later)] == ["c", "d", "a", "b"]
+    kept = categorical_groups(later, keep=[g.name for g in first])
+    assert [g.name for g in kept] == ["a", "b", "c", "d"]
+    assert [g.color.name() for g in kept[:3]] == [g.color.name() for g in first]
+    assert all(np.all(later[g.rows] == g.name) for g in kept)
+    assert [g.name for g in categorical_groups(later, keep=["gone", "c"])][:1] == ["c"]  # absent names are skipped
+
+
 def test_continuous_groups_bin_rows_and_keep_missing():
     import pyqtgraph as pg
 

@@ -128,6 +128,43 @@ def test_automatic_batch_size_follows_the_device(store, tmp_path):
         assert max(size for size, _ in encoder.calls) == expected and sum(s for s, _ in encoder.calls) == 800
 
 
+def test_each_batch_is_stored_while_the_next_is_encoded(store, tmp_path):
+    import threading
+    import time
+
+    class Timed(HashingEncoder):
+        """Records (thread, start, end) of every call; each call takes 30 ms."""
+
+        def __init__(self) -> None:
+            super().__init__(16)
+            self.log: dict[str, list[tuple[int, float, float]]] = {"encode": [], "truncated": []}
+
+        def _timed(self, kind, fn, texts):
+            start = time.perf_counter()
+            time.sleep(0.03)
+            out = fn(texts)
+            self.log[kind].append((threading.get_ident(), start, time.perf_counter()))
+            return out
+
+        def encode(self, texts, batch_size=32):
+            return self._timed("encode", super().encode, texts)
+
+        def truncated(self, texts):
+            return self._timed("truncated", super().truncated, texts)
+
+    ids = import_paths(store, [write_corpus(tmp_path / "corpus", n=100)]).all_ids
+    encoder = Timed()
+    assert embed_pending(store, encoder, ids, batch_size=20).embedded == 200
+    caller = threading.get_ident()
+    assert {t for t, _, _ in encoder.log["encode"]} == {caller}
+    assert {t for t, _, _ in encoder.log["truncated"]} - {caller}  # checked and stored on the writer thread
+    overlaps = sum(1 for _, s1, e1 in encoder.log["truncated"] for _, s2, e2 in encoder.log["encode"] if s1 < e2 and s2 < e1)
+    assert overlaps >= 5  # 10 batches, windows of 8: storing overlaps the next encode within a window
+    model_id = store.ensure_model(encoder.name)
+    doc_ids, _, vectors = store.load_vectors(ids, model_id)
+    np.testing.assert_allclose(vectors, HashingEncoder(16).encode(store.texts(doc_ids)), atol=1e-6)
+
+
 def test_hard_kill_during_embedding_loses_nothing(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", n=150)
     workspace = tmp_path / "killed.duckdb"

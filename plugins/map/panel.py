@@ -60,6 +60,8 @@ class MapPanel(PluginPanel):
         self._hover_label.setAttribute(Qt.WA_TransparentForMouseEvents)
         self._hover_label.hide()
         self._legend = pg.LegendItem(labelTextSize="8pt", labelTextColor="#222", verSpacing=-6)
+        self._legend_entries: list[tuple[int, str]] = []  # (scatter item id, name) per legend row
+        self._category_order: dict[str, list[str]] = {}  # column -> its categories in colour order, kept
         self._legend.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
         self._colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self._cmap, interactive=False, width=14)
         self._colorbar.getAxis("right").setTextPen("#222")
@@ -231,14 +233,24 @@ class MapPanel(PluginPanel):
             self._colorbar.getAxis("right").setLabel(html.escape(name), color="#222")
             self._set_key(self._colorbar)
         else:
-            groups = categorical_groups(values)
-            self._legend.clear()
+            groups = categorical_groups(values, keep=self._category_order.get(name, ()))
+            self._category_order[name] = [g.name for g in groups if g.z >= 0]  # "other" is drawn below: z < 0
             self._set_key(self._legend)
         self._groups = groups
         self.view.set_groups(groups)
         if self._key is self._legend:
-            for item, group in zip(self.view.group_items, groups):
-                self._legend.addItem(item, html.escape(group.name[:40]))
+            self._fill_legend(groups)
+
+    def _fill_legend(self, groups: list[ColorGroup]) -> None:
+        """A legend row per group, rebuilt only when the groups changed: each row is a label item
+        (a growing map recoloured on every update spent 20-60 ms of GUI time remaking them)."""
+        entries = [(id(item), group.name) for item, group in zip(self.view.group_items, groups)]
+        if entries == self._legend_entries:
+            return  # same items, same names: the samples repaint in the items' new colours
+        self._legend.clear()
+        for item, group in zip(self.view.group_items, groups):
+            self._legend.addItem(item, html.escape(group.name[:40]))
+        self._legend_entries = entries
 
     def _set_key(self, key: pg.GraphicsWidget | None) -> None:
         """Put the legend or the colour bar right of the plot (inside the exported figure)."""

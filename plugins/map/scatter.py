@@ -8,6 +8,7 @@ on the full coordinate array, never on what happens to be drawn.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -160,14 +161,19 @@ def rows_by_code(codes: np.ndarray, n_codes: int) -> list[np.ndarray]:
     return np.split(order, np.cumsum(np.bincount(codes, minlength=n_codes))[:-1])
 
 
-def categorical_groups(values: np.ndarray, max_categories: int = len(PALETTE)) -> list[ColorGroup]:
+def categorical_groups(values: np.ndarray, max_categories: int = len(PALETTE), keep: Sequence[str] = ()) -> list[ColorGroup]:
     """One group per category, largest first; beyond ``max_categories`` one grey "other".
 
-    Smaller categories are drawn on top of larger ones so they stay visible.
+    Categories named in ``keep`` (an earlier answer's group names) come first in that
+    order, so they keep their colours while a map grows. Smaller categories are drawn
+    on top of larger ones so they stay visible.
     """
     names, codes = category_codes(values)
     counts = np.bincount(codes, minlength=names.size)
-    order = np.argsort(-counts, kind="stable")
+    kept = np.full(names.size, len(keep), dtype=np.intp)  # position in ``keep``; the rest after it
+    hit = np.flatnonzero(np.isin(names, list(keep)))
+    kept[hit] = [list(keep).index(str(name)) for name in names[hit]]
+    order = np.lexsort((-counts, kept))
     rank = np.empty(names.size, dtype=np.intp)  # category -> group: its rank, or max_categories for "other"
     rank[order] = np.minimum(np.arange(names.size), max_categories)
     per_group = rows_by_code(rank[codes], min(names.size, max_categories + 1))
