@@ -7,8 +7,11 @@ compared with the issue's absolute limits.
 
 Responsiveness: a 10 ms ``QTimer`` heartbeat on the GUI thread; a stall is a
 gap between beats minus the 10 ms. Gaps are split by phase: *encoding* (drop
-until the encoder service reports the embedding done) and *UMAP* (while the
-map shows a preview and UMAP runs in its worker process).
+until the encoder service reports the embedding done), *UMAP* (while the
+map shows a preview and UMAP runs in its worker process; the encoder still runs
+while the map grows) and *re-projection* (once everything is done, the map's
+``min_dist`` is changed as its controls do, and UMAP runs again with nothing else
+running). Both p99 and the longest stall are held to 50 ms ("never stalls").
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ def run_responsiveness(quick: bool) -> list[Figure]:
     size = QUICK_RESPONSIVE if quick else FULL_RESPONSIVE
     res = run_isolated("bench.window_driver:responsiveness", timeout=1800, **size)
     figures = []
-    for phase, title in (("encoding", "GUI stall while encoding"), ("umap", "GUI stall while UMAP runs")):
+    for phase, title in (("encoding", "GUI stall while encoding"), ("umap", "GUI stall while UMAP runs"),
+                         ("reproject", "GUI stall while the map is projected again")):
         stats = res["phases"][phase]
         common = dict(n=res["n"], extra={**stats, "model": size["model"]})
         figures.append(Figure(f"gui.{phase}.p99", f"{title} (p99)", "ms", stats["p99_stall_ms"],
@@ -37,7 +41,7 @@ def run_responsiveness(quick: bool) -> list[Figure]:
                                     f"model {size['model']}",
                               **common))
         figures.append(Figure(f"gui.{phase}.max", f"{title} (max)", "ms", stats["max_stall_ms"],
-                              notes="longest single stall", **common))
+                              target=Target("ours", "<=", STALL_LIMIT_MS), notes="longest single stall", **common))
     whole = res["phases"]["whole"]
     figures.append(Figure("gui.whole.p99", "GUI stall, drop to final map (p99)", "ms", whole["p99_stall_ms"],
                           n=res["n"], notes=f"max {whole['max_stall_ms']:.0f} ms; {whole['stalls_over_limit']} stalls "

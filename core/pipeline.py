@@ -116,23 +116,30 @@ def encode_batch(encoder: Encoder, texts: list[str]) -> tuple[np.ndarray, np.nda
 
 
 class _BatchWriter:
-    """Checks and stores each encoded batch on a thread of its own while the next one is encoded.
+    """Checks and stores each encoded batch; on an accelerator, on a thread of its own
+    while the next batch is encoded.
 
     On a GPU the model call is short, and the truncation check plus the DuckDB commit
-    took as long as a third of it (bench/results/gpu). One batch is stored at a time;
-    ``on_stored(texts, truncated)`` runs on the caller's thread when :meth:`drain`
-    collects it, so progress and cancelling stay where they were.
+    took as long as a third of it (bench/results/gpu). On a CPU the model already uses
+    every core, and a writer beside it slowed encoding by ~15 % (bench/results), so
+    there each batch is stored in turn. One batch is stored at a time;
+    ``on_stored(texts, truncated)`` runs on the caller's thread, so progress and
+    cancelling stay where they were.
     """
 
     def __init__(self, store: Store, encoder: Encoder, model_id: int, on_stored: Callable[[int, int], None]) -> None:
         self._store, self._encoder, self._model_id, self._on_stored = store, encoder, model_id, on_stored
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        on_accelerator = str(getattr(encoder, "device", None) or "cpu").startswith(("cuda", "mps"))
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer") if on_accelerator else None
         self._pending: Future | None = None
 
     def submit(self, shas: list[str], texts: list[str], vectors: np.ndarray) -> None:
-        """Store this batch once the previous one is stored."""
+        """Store this batch (on an accelerator: once the previous one is stored, in the background)."""
         self.drain()
-        self._pending = self._pool.submit(self._write, shas, texts, vectors)
+        if self._pool is None:
+            self._on_stored(*self._write(shas, texts, vectors))
+        else:
+            self._pending = self._pool.submit(self._write, shas, texts, vectors)
 
     def _write(self, shas: list[str], texts: list[str], vectors: np.ndarray) -> tuple[int, int]:
         too_long = np.asarray(self._encoder.truncated(texts), dtype=bool)
@@ -147,7 +154,8 @@ class _BatchWriter:
 
     def close(self) -> None:
         """Wait for a batch still being stored (after an error elsewhere: its own is dropped)."""
-        self._pool.shutdown(wait=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 def _store_batches(

@@ -202,16 +202,18 @@ class PluginHost(QObject):
     def shutdown(self) -> None:
         """Stop taking jobs, cancel the running ones and join the workers."""
         self._closed = True
-        for slot in self.slots.values():
-            slot.cancel.set()
+        self._cancel_all()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def drain(self, timeout: float = 30.0) -> None:
         """Cancel the running computes and wait (up to ``timeout`` s) until they stopped,
         so none still reads the workspace when it is closed or rewritten."""
+        self._cancel_all()
+        wait(list(self._futures), timeout=timeout)
+
+    def _cancel_all(self) -> None:
         for slot in self.slots.values():
             slot.cancel.set()
-        wait(list(self._futures), timeout=timeout)
 
     def is_idle(self) -> bool:
         """True when no compute is queued or running."""
