@@ -284,15 +284,14 @@ def embed_pending(
     """Embed every text of ``collection_ids`` not yet embedded with ``encoder``.
 
     Texts come in random-sample order (so early maps are representative), a
-    window of ``batch_size * window_batches`` at a time, in parts: each part is one
-    model call (which sorts its texts by length before batching them
-    ``batch_size`` at a time: per device; 0 = auto, see
-    :func:`~core.encoder.batch_size_for`) and one transaction. The first part is
-    one batch (the first map comes quickly), then parts double, up to the whole
-    window on a CPU (a call and a commit per batch, and the padding of batches
-    sorted only within 256 texts, cost ~10 % on 2 cores) and up to two batches on
-    an accelerator, where each part is stored while the next is encoded.
-    ``on_batch(done, total)`` runs after each commit.
+    window of ``batch_size * window_batches`` at a time, sorted by length (parts
+    of similar length pad little), in parts: each part is one model call (batches
+    of ``batch_size``: per device; 0 = auto, see :func:`~core.encoder.batch_size_for`)
+    and one transaction. The first part is one batch (the first map comes
+    quickly), then parts double, up to the whole window on a CPU (a call and a
+    commit per batch, and batches sorted only within 256 texts, cost ~10 % on 2
+    cores) and up to two batches on an accelerator, where each part is stored
+    while the next is encoded. ``on_batch(done, total)`` runs after each commit.
     """
     progress = progress or null_progress()
     if hasattr(encoder, "load"):
@@ -322,6 +321,7 @@ def embed_pending(
     part, largest = batch_size, batch_size * (2 if writer.in_background else window_batches)
     try:
         while window := store.pending_texts(collection_ids, model_id, batch_size * window_batches):
+            window.sort(key=lambda item: len(item[1]))
             begin = 0
             while begin < len(window):
                 chunk = window[begin : begin + part]
