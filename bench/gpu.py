@@ -53,17 +53,15 @@ def run(quick: bool) -> list[Figure]:
         figures.append(Figure(
             f"gpu.{kind}", f"CUDA encoding throughput ({title}), batch {best}", "texts/s", n / r["ours_s"][best],
             n / r["baseline_s"], r["baseline_s"] / r["ours_s"][best], n=n, extra=r, **base,
-            notes=f"{res['device']}; ours fp16 through import + embed_pending + DuckDB (each batch stored on a "
-                  f"writer thread while the next is encoded, so model and check times overlap), by batch size: "
-                  f"{per_batch}; "
+            notes=f"{res['device']}; ours fp16 through import + embed_pending + DuckDB (parts of up to two "
+                  f"batches, each stored on a writer thread while the next is encoded, so model and check times "
+                  f"overlap), by batch size: {per_batch}; "
                   f"baseline fp32 bare encode, batch 32, {r['baseline_s']:.1f} s; bare fp16 batch 32 "
                   f"{n / r['bare_fp16_s']:,.0f}/s; min cosine ours vs baseline {r['min_cosine']:.5f}"))
     cpu = res["cpu"]
-    figures.append(Figure(
-        "gpu.fp16_agreement", "CUDA fp16 vectors vs CPU fp32 (min cosine)", "", cpu["min_cosine"],
-        target=Target("ours", ">=", 0.999), n=cpu["n"], extra=cpu,
-        notes=f"same texts (mixed lengths) through the app's CUDA encoder and the model on the CPU in fp32; "
-              f"median cosine {cpu['median_cosine']:.6f}"))
+    figures.append(_agreement("gpu.fp16_agreement", "CUDA fp16 vectors vs CPU fp32 (min cosine)", cpu,
+                              f"same texts (mixed lengths) through the app's CUDA encoder and the model on the CPU "
+                              f"in fp32; median cosine {cpu['median_cosine']:.6f}"))
     pool = res["pool"]
     figures.append(Figure(
         "gpu.pool", "Multi-device pool (2 processes on one GPU) vs one process", "s", pool["pool_s"],
@@ -71,13 +69,18 @@ def run(quick: bool) -> list[Figure]:
         notes=f"the `embed --devices` path on real CUDA: min cosine pool vs single {pool['min_cosine']:.6f} "
               f"(one GPU, so no speed-up is expected; this checks the path works)"))
     oom = res["oom"]
-    figures.append(Figure(
-        "gpu.oom_fallback", "Out-of-memory fallback: vectors after halving (min cosine)", "", oom["min_cosine"],
-        target=Target("ours", ">=", 0.999), n=oom["n"], extra=oom,
-        notes=f"{oom['n']} long texts in one call of batch {oom['n']} with the process held to "
-              f"{OOM_LIMIT_BYTES >> 20} MiB of GPU memory: {oom['ooms']} out-of-memory errors caught, batch halved "
-              f"until it fits, {oom['seconds']:.1f} s; compared with the same texts encoded normally"))
+    figures.append(_agreement("gpu.oom_fallback", "Out-of-memory fallback: vectors after halving (min cosine)", oom,
+                              f"{oom['n']} long texts in one call of batch {oom['n']} with the process held to "
+                              f"{OOM_LIMIT_BYTES >> 20} MiB of GPU memory: {oom['ooms']} out-of-memory errors "
+                              f"caught, batch halved until it fits, {oom['seconds']:.1f} s; compared with the same "
+                              "texts encoded normally"))
     return figures
+
+
+def _agreement(name: str, title: str, result: dict[str, Any], notes: str) -> Figure:
+    """A figure whose value is the smallest cosine between two encodings of the same texts."""
+    return Figure(name, title, "", result["min_cosine"], target=Target("ours", ">=", 0.999), n=result["n"],
+                  extra=result, notes=notes)
 
 
 def measure(workdir: str, model: str, n: int, n_mixed: int, n_cpu: int, n_oom: int, device: str = "cuda") -> dict[str, Any]:
