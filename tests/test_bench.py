@@ -93,3 +93,35 @@ def test_fresh_process_runner(tmp_path):
     assert vectors.shape == (120, 384)
     with pytest.raises(BenchError, match="AttributeError"):
         run_isolated("bench.render:no_such_benchmark", timeout=60)
+
+
+def test_gpu_figures_from_a_recorded_h200_run(monkeypatch):
+    """The GPU benchmark's figures, built from what its measurement returned on an H200 (bench/results/gpu)."""
+    import torch
+
+    from bench import gpu
+    from bench.common import ROOT
+
+    recorded = {f["name"].split(".", 1)[1]: f["extra"] for f in
+                json.loads((ROOT / "bench" / "results" / "gpu" / "latest.json").read_text())["figures"]}
+    answer = {"device": "NVIDIA H200", "short": recorded["short"], "mixed": recorded["mixed"],
+              "cpu": recorded["fp16_agreement"], "pool": recorded["pool"], "oom": recorded["oom_fallback"]}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(gpu, "run_isolated", lambda target, **kwargs: answer)
+    figures = {f.name: f for f in gpu.run(quick=False)}
+    short = figures["gpu.short"]
+    assert short.ours == pytest.approx(50_000 / min(recorded["short"]["ours_s"].values()))
+    assert short.ratio == pytest.approx(recorded["short"]["baseline_s"] / min(recorded["short"]["ours_s"].values()))
+    assert short.passed and not figures["gpu.mixed"].passed  # 1.10 and 0.84 against 0.95
+    assert figures["gpu.fp16_agreement"].passed and figures["gpu.oom_fallback"].passed
+    assert "5 out-of-memory errors caught" in figures["gpu.oom_fallback"].notes
+
+
+def test_gpu_benchmark_is_skipped_without_cuda(monkeypatch):
+    import torch
+
+    from bench import gpu
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(BenchSkipped, match="no CUDA"):
+        gpu.run(quick=True)
