@@ -392,6 +392,8 @@ class ScatterView(pg.GraphicsLayoutWidget):
         rows = rows[(rows >= 0) & (rows < len(self.xy))]
         if rows.size > HIGHLIGHT_CAP:
             rows = np.sort(np.random.default_rng(0).choice(rows, HIGHLIGHT_CAP, replace=False))
+        if rows.size == 0 and len(item.data) == 0:
+            return 0  # nothing before, nothing now: every map update would otherwise rebuild two empty items
         item.setData(x=self.xy[rows, 0], y=self.xy[rows, 1],
                      size=self.point_size + (3 if layer == "selection" else 6))
         return int(rows.size)
