@@ -53,11 +53,16 @@ class Encoder(Protocol):
         stores one batch while it encodes the next)."""
 
 
+def device_of(encoder: Encoder) -> str:
+    """The device the encoder runs on ("cuda:0", "mps", …); "cpu" for encoders without one or not yet loaded."""
+    return str(getattr(encoder, "device", None) or "cpu")
+
+
 def batch_size_for(encoder: Encoder, requested: int = AUTO_BATCH) -> int:
     """Texts per model call: ``requested`` per device, or on auto the size that suits the
     encoder's device (known once it is loaded), times its devices when it runs a pool."""
     per_device = requested if requested > 0 else (
-        GPU_BATCH_SIZE if str(getattr(encoder, "device", None) or "cpu").startswith("cuda") else CPU_BATCH_SIZE)
+        GPU_BATCH_SIZE if device_of(encoder).startswith("cuda") else CPU_BATCH_SIZE)
     return per_device * max(1, len(getattr(encoder, "devices", ()) or ()))
 
 

@@ -1,10 +1,11 @@
 """Import files into a workspace and embed what is not yet embedded.
 
 Both the GUI's encoder service and the headless CLI run these two functions,
-so the product has one ingest path and one embedding path. Every batch is its
-own transaction: a crash or cancel loses at most the batches in flight (one
-being stored, one being encoded), and a rerun resumes (documents of an
-interrupted import are redone; texts already embedded are never embedded again).
+so the product has one ingest path and one embedding path. Every part of the
+embedding is its own transaction: a crash or cancel loses at most the parts in
+flight (one; on an accelerator one being stored and one being encoded), and a
+rerun resumes (documents of an interrupted import are redone; texts already
+embedded are never embedded again).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from core.encoder import AUTO_BATCH, Encoder, batch_size_for
+from core.encoder import AUTO_BATCH, Encoder, batch_size_for, device_of
 from core.ingest import (
     MAX_BATCH_CHARS,
     DocumentBatch,
@@ -129,7 +130,7 @@ class _BatchWriter:
 
     def __init__(self, store: Store, encoder: Encoder, model_id: int, on_stored: Callable[[int, int], None]) -> None:
         self._store, self._encoder, self._model_id, self._on_stored = store, encoder, model_id, on_stored
-        on_accelerator = str(getattr(encoder, "device", None) or "cpu").startswith(("cuda", "mps"))
+        on_accelerator = device_of(encoder).startswith(("cuda", "mps"))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer") if on_accelerator else None
         self._pending: Future | None = None
 

@@ -170,9 +170,10 @@ def categorical_groups(values: np.ndarray, max_categories: int = len(PALETTE), k
     """
     names, codes = category_codes(values)
     counts = np.bincount(codes, minlength=names.size)
+    keep = list(keep)
     kept = np.full(names.size, len(keep), dtype=np.intp)  # position in ``keep``; the rest after it
-    hit = np.flatnonzero(np.isin(names, list(keep)))
-    kept[hit] = [list(keep).index(str(name)) for name in names[hit]]
+    hit = np.flatnonzero(np.isin(names, keep))
+    kept[hit] = [keep.index(str(name)) for name in names[hit]]
     order = np.lexsort((-counts, kept))
     rank = np.empty(names.size, dtype=np.intp)  # category -> group: its rank, or max_categories for "other"
     rank[order] = np.minimum(np.arange(names.size), max_categories)
