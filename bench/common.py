@@ -242,21 +242,29 @@ def run_isolated(target: str, timeout: float = 900, **kwargs: Any) -> dict[str, 
 
     The function gets a scratch folder as ``workdir`` and returns a JSON-able
     dict. A crash, a timeout or a non-JSON answer raises :class:`BenchError`
-    with the tail of the child's output.
+    with the tail of the child's output. A child still running shortly before
+    ``timeout`` prints every thread's stack and exits (see :mod:`bench.worker`),
+    so a hang says where it hangs.
     """
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
         answer = work / "answer.json"
         args = {**kwargs, "workdir": str(work)}
-        cmd = [sys.executable, "-m", "bench.worker", target, json.dumps(args), str(answer)]
+        stacks_after = max(timeout - min(60.0, timeout / 10), 1.0)
+        cmd = [sys.executable, "-m", "bench.worker", target, json.dumps(args), str(answer), f"{stacks_after:.1f}"]
         try:
             proc = subprocess.run(cmd, cwd=ROOT, env=isolated_env(work), capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
-            raise BenchError(f"{target} timed out after {timeout:.0f} s") from exc
+            raise BenchError(f"{target} timed out after {timeout:.0f} s:\n{_tail(exc.stdout, exc.stderr)}") from exc
         if proc.returncode != 0 or not answer.exists():
-            tail = (proc.stdout + proc.stderr)[-3000:]
-            raise BenchError(f"{target} failed (exit {proc.returncode}):\n{tail}")
+            raise BenchError(f"{target} failed (exit {proc.returncode}):\n{_tail(proc.stdout, proc.stderr)}")
         return json.loads(answer.read_text(encoding="utf-8"))
+
+
+def _tail(*outputs: str | bytes | None, chars: int = 6000) -> str:
+    """The end of a child's output (a timeout hands it over as bytes, or not at all)."""
+    text = "".join(o.decode(errors="replace") if isinstance(o, bytes) else (o or "") for o in outputs)
+    return text[-chars:]
 
 
 def chunks(n: int, size: int) -> Iterator[tuple[int, int]]:

@@ -47,12 +47,15 @@ class Driver(QObject):
         self.window.show()
         if not self.window.workspace.open(work / "workspace.duckdb"):
             raise RuntimeError("could not open the workspace")
+        # connected before warm_up asks for the model: a fast model (hashing) loads on the
+        # service thread before run() is reached, and a signal nobody heard is never queued
+        self.window.service.sig_preloaded.connect(self._drop)
         warm_up(self.window)
         self.beats: list[float] = []
         self.long_gaps: list[dict[str, Any]] = []
         self.maps: list[dict[str, Any]] = []
         self.umap_windows: list[list[float]] = []
-        self.dropped_at = self.embedded_at = self.done_at = None
+        self.started_at = self.dropped_at = self.embedded_at = self.done_at = None
         self.reproject = reproject  # after the drop's final map: UMAP again with other params, nothing else running
         self.reprojected: list[float] | None = None  # [start, end] of that second projection
         self.window.host.sig_result.connect(self._on_host_result)
@@ -63,11 +66,12 @@ class Driver(QObject):
         self.poll.timeout.connect(self._on_poll_timeout)
 
     def run(self, timeout_s: float) -> None:
-        """Drop the corpus and spin the event loop until done or ``timeout_s``."""
+        """Spin the event loop (the corpus is dropped once the model is loaded) until done,
+        or until ``timeout_s`` after the drop — or after the start, if the drop never comes."""
         self.timeout_s = timeout_s
+        self.started_at = time.perf_counter()
         self.heartbeat.start()
         self.poll.start()
-        self.window.service.sig_preloaded.connect(self._drop)
         self.app.exec()
         self.heartbeat.stop()
         self.poll.stop()
@@ -76,7 +80,8 @@ class Driver(QObject):
         if self.done_at is None or (self.reprojected is not None and self.reprojected[1] == float("inf")):
             # closing now would ask "quit while busy?" and wait for the workers
             umap_process.shutdown()
-            print(f"the app did not finish within {timeout_s:.0f} s (maps: {self._map_log()})", file=sys.stderr)
+            stage = "the corpus was never dropped" if self.dropped_at is None else f"maps: {self._map_log()}"
+            print(f"the app did not finish within {timeout_s:.0f} s ({stage})", file=sys.stderr)
             sys.stderr.flush()
             os._exit(3)
         self.window.close()
@@ -128,7 +133,7 @@ class Driver(QObject):
         last = self.maps[-1] if self.maps else None
         mapped = last is not None and not last["partial"] and last["method"].startswith("umap")
         idle = self.embedded_at is not None and not w.service.busy and w.host.is_idle()
-        if self.dropped_at is not None and now - self.dropped_at > self.timeout_s:
+        if now - (self.dropped_at or self.started_at) > self.timeout_s:
             self.app.quit()
         elif self.reprojected is not None:
             if mapped and last["t"] > self.reprojected[0] and w.host.is_idle():
@@ -160,11 +165,11 @@ def _stall_stats(beats: np.ndarray, windows: list[tuple[float, float]]) -> dict[
             "stalls_over_limit": int((stalls > STALL_LIMIT_MS).sum())}
 
 
-def responsiveness(workdir: str, n: int, model: str, kind: str) -> dict[str, Any]:
+def responsiveness(workdir: str, n: int, model: str, kind: str, limit_s: float) -> dict[str, Any]:
     """Heartbeat stalls while the window encodes, while UMAP runs (growing map), over the
     whole drop, and while the finished map is projected again with other parameters."""
     driver = Driver(workdir, n, model, kind, reproject=True)
-    driver.run(timeout_s=1500)
+    driver.run(timeout_s=limit_s)
     beats = np.asarray(driver.beats)
     umap = [(lo, min(hi, driver.done_at)) for lo, hi in driver.umap_windows]
     phases = {
@@ -193,11 +198,11 @@ def _overlap(early: dict[str, Any], final: dict[str, Any], k: int = OVERLAP_K) -
     return float(np.mean(shared / (2 * kk - shared)))
 
 
-def first_map(workdir: str, n: int, model: str, kind: str) -> dict[str, Any]:
+def first_map(workdir: str, n: int, model: str, kind: str, limit_s: float) -> dict[str, Any]:
     """Seconds from the drop to the first and to the final map, and how well the
     first map's neighbourhoods survive into the final one."""
     driver = Driver(workdir, n, model, kind)
-    driver.run(timeout_s=3000)
+    driver.run(timeout_s=limit_s)
     t0 = driver.dropped_at
     final = driver.maps[-1]
 

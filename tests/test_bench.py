@@ -95,6 +95,16 @@ def test_fresh_process_runner(tmp_path):
         run_isolated("bench.render:no_such_benchmark", timeout=60)
 
 
+def test_a_hanging_child_reports_where_it_hangs(tmp_path, monkeypatch):
+    """A benchmark that never returns ends before the runner's timeout, with every thread's stack."""
+    (tmp_path / "hanging_target.py").write_text(
+        "import threading\n\n\ndef wait_for_a_signal_that_never_comes(workdir):\n    threading.Event().wait()\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    with pytest.raises(BenchError, match="failed") as error:
+        run_isolated("hanging_target:wait_for_a_signal_that_never_comes", timeout=8)
+    assert "wait_for_a_signal_that_never_comes" in str(error.value) and "Timeout" in str(error.value)
+
+
 def test_gpu_figures_from_a_recorded_h200_run(monkeypatch):
     """The GPU benchmark's figures, built from what its measurement returned on an H200 (bench/results/gpu)."""
     import torch
