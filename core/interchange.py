@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from core.store import ModelInfo, Store, text_sha256
-from core.vector_io import VectorFileError
+from core.vector_io import VectorFileError, list_matrix
 
 FORMAT = "embedding-explorer/collection"
 VERSION = 1
@@ -209,26 +209,9 @@ def _model_vectors(batch: pa.RecordBatch, first_row: int, model: dict[str, Any],
     """(hashes, float32 vectors, truncated) of the rows with a vector, one row per distinct text."""
     name, dim = model["name"], model["dim"]
     column = batch.column(vector_column(name))
-    if not (pa.types.is_list(column.type) or pa.types.is_fixed_size_list(column.type)) or not (
-            pa.types.is_floating(column.type.value_type) or pa.types.is_integer(column.type.value_type)):
-        raise InterchangeError(f"{where}: column {vector_column(name)!r} holds {column.type}, not lists of numbers.")
     present = np.flatnonzero(column.is_valid().to_numpy(zero_copy_only=False))
-    column = column.take(present)
-    if pa.types.is_list(column.type):
-        lengths = column.value_lengths().to_numpy(zero_copy_only=False)
-        wrong = np.flatnonzero(lengths != dim)
-        if wrong.size:
-            row = first_row + int(present[wrong[0]]) + 1
-            raise InterchangeError(f"{where}: model {name!r} has {dim}-d vectors by its info, but row {row} of "
-                                   f"{vector_column(name)!r} holds {lengths[wrong[0]]} values.")
-    values = column.flatten()
-    if values.null_count:
-        raise InterchangeError(f"{where}: a vector of {vector_column(name)!r} holds a missing value (null).")
-    vectors = values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(len(present), dim)
-    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
-    if bad.size:
-        raise InterchangeError(f"{where}: row {first_row + int(present[bad[0]]) + 1} of {vector_column(name)!r} has a "
-                               "NaN or infinite value; every value must be finite.")
+    vectors = list_matrix(column.take(present), where, f"column {vector_column(name)!r}", dim=dim,
+                          row_numbers=first_row + present + 1, error=InterchangeError)
     shas = np.array(batch.column("sha256").to_pylist(), dtype=object)[present]
     unique, first, inverse = np.unique(shas, return_index=True, return_inverse=True)
     if (vectors != vectors[first][inverse]).any():

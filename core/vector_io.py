@@ -53,18 +53,55 @@ class VectorFile:
 
 
 # ---------------------------------------------------------------------- reading
-def _check_matrix(vectors: np.ndarray, where: str) -> np.ndarray:
+def _check_matrix(vectors: np.ndarray, where: str, label: str = "the vectors", row_numbers: np.ndarray | None = None,
+                  error: type[VectorFileError] = VectorFileError) -> np.ndarray:
+    """A 2-D matrix of finite real numbers as float32; ``row_numbers`` name its rows in messages (default 1…n)."""
     if vectors.ndim != 2 or vectors.shape[1] == 0:
-        raise VectorFileError(f"{where}: expected one vector per row (a 2-D array), got shape {vectors.shape}.")
+        raise error(f"{where}: expected one vector per row (a 2-D array), got shape {vectors.shape}.")
     if not np.issubdtype(vectors.dtype, np.number) or np.issubdtype(vectors.dtype, np.complexfloating):
-        raise VectorFileError(f"{where}: vectors must be real numbers, got {vectors.dtype}.")
+        raise error(f"{where}: vectors must be real numbers, got {vectors.dtype}.")
     bad = ~np.isfinite(vectors)
     if bad.any():
         row, dim = np.argwhere(bad)[0]
-        raise VectorFileError(
-            f"{where}: row {row + 1} has a NaN or infinite value (dimension {dim + 1}); every value must be finite."
-        )
+        number = row + 1 if row_numbers is None else int(row_numbers[row])
+        raise error(f"{where}: row {number} of {label} has a NaN or infinite value (dimension {dim + 1}); "
+                    "every value must be finite.")
     return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def list_matrix(array: pa.Array | pa.ChunkedArray, where: str, label: str, *, dim: int | None = None,
+                row_numbers: np.ndarray | None = None, error: type[VectorFileError] = VectorFileError) -> np.ndarray:
+    """A column of number lists as a float32 matrix, without a Python round trip (float32 stays bit-exact).
+
+    Refused, naming the row: another type, a row without a vector, a row whose length is not
+    ``dim`` (default: row 1's), a null or non-finite value. ``row_numbers`` are the rows'
+    1-based numbers in the file (default 1…n); ``error`` is the exception raised.
+    """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    numbers = np.arange(1, len(array) + 1) if row_numbers is None else np.asarray(row_numbers)
+    kind = array.type
+    is_list = pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
+    if not is_list or not (pa.types.is_floating(kind.value_type) or pa.types.is_integer(kind.value_type)):
+        raise error(f"{where}: {label} holds {kind}, not lists of numbers.")
+    if array.null_count:
+        row = int(np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))[0])
+        raise error(f"{where}: row {numbers[row]} of {label} has no vector.")
+    if len(array) == 0:
+        return np.empty((0, dim or 0), dtype=np.float32)
+    lengths = np.full(len(array), kind.list_size) if pa.types.is_fixed_size_list(kind) \
+        else array.value_lengths().to_numpy(zero_copy_only=False)
+    expected = int(lengths[0]) if dim is None else dim
+    wrong = np.flatnonzero(lengths != expected)
+    if wrong.size:
+        row = int(wrong[0])
+        raise error(f"{where}: inconsistent dimension: row {numbers[row]} of {label} holds {lengths[row]} values, "
+                    f"not {expected}.")
+    values = array.flatten()
+    if values.null_count:
+        raise error(f"{where}: a vector in {label} holds a missing value (null).")
+    matrix = values.to_numpy(zero_copy_only=False).reshape(len(array), expected)
+    return _check_matrix(matrix, where, label, numbers, error)
 
 
 def _pick(columns: Sequence[str], wanted: str | None, usual: Sequence[str], what: str, where: str) -> str:
@@ -81,53 +118,21 @@ def _pick(columns: Sequence[str], wanted: str | None, usual: Sequence[str], what
     )
 
 
-def _list_rows_to_matrix(values: Sequence[Any], where: str) -> np.ndarray:
-    """Rows of floats (lists) to a matrix, naming the first row of the wrong length or kind."""
-    if not values:
-        raise VectorFileError(f"{where}: no rows.")
+def _list_rows_to_matrix(values: Sequence[Any], where: str, label: str) -> np.ndarray:
+    """JSON rows (lists of numbers) to a matrix, through Arrow: checked as a Parquet column is."""
     try:
-        matrix = np.array(values)
-    except ValueError:  # ragged: rows of different lengths
-        matrix = None
-    if matrix is None or matrix.ndim != 2 or matrix.dtype.kind not in "iuf":
-        dim = len(values[0]) if isinstance(values[0], (list, tuple)) else None
-        for row, value in enumerate(values):
-            if not isinstance(value, (list, tuple)) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
-            ):
-                raise VectorFileError(f"{where}: row {row + 1} is not a list of numbers.")
-            if len(value) != dim:
-                raise VectorFileError(
-                    f"{where}: inconsistent dimension: row 1 has {dim} values, row {row + 1} has {len(value)}."
-                )
-    return _check_matrix(np.asarray(matrix, dtype=np.float64), where)
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        array = None
+    if array is None or pa.types.is_null(array.type):
+        row = next((r for r, v in enumerate(values) if not _is_number_list(v)), 0)
+        raise VectorFileError(f"{where}: row {row + 1} of {label} is not a list of numbers.")
+    return list_matrix(array, where, label)
 
 
-def _arrow_vectors(column: pa.ChunkedArray, where: str) -> np.ndarray:
-    """A list column to a matrix without a Python round trip (float32 stays bit-exact)."""
-    array = column.combine_chunks()
-    if not (pa.types.is_list(array.type) or pa.types.is_large_list(array.type) or pa.types.is_fixed_size_list(array.type)):
-        raise VectorFileError(f"{where}: the vector column holds {array.type}, not lists of numbers.")
-    if array.null_count:
-        row = int(np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))[0])
-        raise VectorFileError(f"{where}: row {row + 1} has no vector.")
-    if not (pa.types.is_floating(array.type.value_type) or pa.types.is_integer(array.type.value_type)):
-        raise VectorFileError(f"{where}: vector values are {array.type.value_type}, not numbers.")
-    lengths = np.full(len(array), array.type.list_size) if pa.types.is_fixed_size_list(array.type) \
-        else array.value_lengths().to_numpy(zero_copy_only=False)
-    if len(lengths) == 0:
-        raise VectorFileError(f"{where}: no rows.")
-    wrong = np.flatnonzero(lengths != lengths[0])
-    if wrong.size:
-        row = int(wrong[0])
-        raise VectorFileError(
-            f"{where}: inconsistent dimension: row 1 has {lengths[0]} values, row {row + 1} has {lengths[row]}."
-        )
-    values = array.flatten()
-    if values.null_count:
-        raise VectorFileError(f"{where}: a vector holds a missing value (null).")
-    flat = values.to_numpy(zero_copy_only=False)
-    return _check_matrix(flat.reshape(len(array), int(lengths[0])), where)
+def _is_number_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
 
 
 def _metas(columns: dict[str, list], skip: set[str], n: int) -> list[dict[str, Any]]:
@@ -158,7 +163,9 @@ def _read_parquet(path: Path, text_column: str | None, vector_column: str | None
     table = pq.read_table(path)
     text = _pick(table.column_names, text_column, TEXT_COLUMNS, "text", path.name)
     vector = _pick(table.column_names, vector_column, VECTOR_COLUMNS, "vector", path.name)
-    vectors = _arrow_vectors(table[vector], path.name)
+    if table.num_rows == 0:
+        raise VectorFileError(f"{path.name}: no rows.")
+    vectors = list_matrix(table[vector], path.name, f"column {vector!r}")
     rest = table.drop_columns([text, vector]).to_pydict()
     texts = _texts(table[text].to_pylist(), path.name)
     return VectorFile(texts, vectors, _metas(rest, set(EXPORT_COLUMNS), len(texts)))
@@ -182,7 +189,7 @@ def _read_jsonl(path: Path, text_column: str | None, vector_column: str | None) 
     names = list(dict.fromkeys(key for record in records for key in record))
     text = _pick(names, text_column, TEXT_COLUMNS, "text", path.name)
     vector = _pick(names, vector_column, VECTOR_COLUMNS, "vector", path.name)
-    vectors = _list_rows_to_matrix([r.get(vector) for r in records], path.name)
+    vectors = _list_rows_to_matrix([r.get(vector) for r in records], path.name, f"column {vector!r}")
     rest = {name: [r.get(name) for r in records] for name in names if name not in (text, vector)}
     texts = _texts([r.get(text) for r in records], path.name)
     return VectorFile(texts, vectors, _metas(rest, set(EXPORT_COLUMNS), len(records)))

@@ -132,10 +132,10 @@ BAD_FILES = {
                                "row 1: metadata is not a JSON object"),
     "ragged vectors": (lambda t: _swap_column(t, vector_column("mine"), pa.array([[0.5] * 5] * 5 + [[0.5] * 4],
                                                                                   pa.list_(pa.float32()))),
-                       "model 'mine' has 5-d vectors by its info, but row 6 of 'vector:mine' holds 4 values"),
+                       "inconsistent dimension: row 6 of column 'vector:mine' holds 4 values, not 5"),
     "NaN vector": (lambda t: _swap_column(t, vector_column("mine"), pa.array([None] + [[0.5] * 5] * 4 + [[float("nan")] * 5],
                                                                               pa.list_(pa.float32(), 5))),
-                   "row 6 of 'vector:mine' has a NaN"),
+                   "row 6 of column 'vector:mine' has a NaN"),
     "truncated file": (lambda t: t.slice(0, 4), "4 rows, but its info says 6"),
 }
 

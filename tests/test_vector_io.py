@@ -91,8 +91,8 @@ def test_vectors_for_an_existing_collection_are_matched_by_text(store, tmp_path,
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda v: v.__setitem__((6, 2), np.nan), r"row 7 has a NaN or infinite value \(dimension 3\)"),
-        (lambda v: v.__setitem__((3, 0), np.inf), r"row 4 has a NaN or infinite value"),
+        (lambda v: v.__setitem__((6, 2), np.nan), r"row 7 of column 'embedding' has a NaN or infinite value \(dimension 3\)"),
+        (lambda v: v.__setitem__((3, 0), np.inf), r"row 4 of column 'embedding' has a NaN or infinite value"),
     ],
 )
 def test_non_finite_values_name_the_row(tmp_path, make, message):
@@ -103,16 +103,38 @@ def test_non_finite_values_name_the_row(tmp_path, make, message):
         read_vector_file(tmp_path / "bad.parquet")
 
 
+@pytest.mark.parametrize(
+    "row_three, message",
+    [
+        ("0.5, 0.5", "row 3 of column 'vector' is not a list of numbers"),
+        (["a", "b"], "row 3 of column 'vector' is not a list of numbers"),
+        (None, "row 3 of column 'vector' has no vector"),
+        ([0.5, None], "a vector in column 'vector' holds a missing value"),
+    ],
+)
+def test_rows_that_are_not_vectors_are_named(tmp_path, row_three, message):
+    """The same checks and words for JSONL rows and for a Parquet list column."""
+    rows = [[0.1, 0.2], [0.3, 0.4], row_three, [0.5, 0.6]]
+    texts = [f"text {i}" for i in range(4)]
+    (tmp_path / "v.jsonl").write_text("\n".join(json.dumps({"text": t, "vector": r}) for t, r in zip(texts, rows)))
+    with pytest.raises(VectorFileError, match=message):
+        read_vector_file(tmp_path / "v.jsonl")
+    if isinstance(row_three, list) and all(isinstance(v, float) or v is None for v in row_three):
+        pq.write_table(pa.table({"text": texts, "vector": pa.array(rows, pa.list_(pa.float32()))}), tmp_path / "v.parquet")
+        with pytest.raises(VectorFileError, match=message):
+            read_vector_file(tmp_path / "v.parquet")
+
+
 def test_bad_files_get_clear_messages(store, tmp_path):
     texts, vectors = _corpus(6, 3)
     rows = [list(map(float, v)) for v in vectors]
     rows[4] = rows[4][:2]
     pq.write_table(pa.table({"text": texts, "vector": rows}), tmp_path / "ragged.parquet")
-    with pytest.raises(VectorFileError, match="inconsistent dimension: row 1 has 3 values, row 5 has 2"):
+    with pytest.raises(VectorFileError, match="inconsistent dimension: row 5 of column 'vector' holds 2 values, not 3"):
         read_vector_file(tmp_path / "ragged.parquet")
     with open(tmp_path / "ragged.jsonl", "w") as handle:
         handle.writelines(json.dumps({"text": t, "embedding": r}) + "\n" for t, r in zip(texts, rows))
-    with pytest.raises(VectorFileError, match="row 1 has 3 values, row 5 has 2"):
+    with pytest.raises(VectorFileError, match="inconsistent dimension: row 5 of column 'embedding' holds 2 values, not 3"):
         read_vector_file(tmp_path / "ragged.jsonl")
     (tmp_path / "c.txt").write_text("\n".join(texts[:5]), encoding="utf-8")
     np.save(tmp_path / "c.npy", vectors)
