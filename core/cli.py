@@ -157,7 +157,7 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
     if command not in handlers:
         print(f"'{command}' needs the desktop components, which are not available here.", file=sys.stderr)
         return 2
-    from core.store import WorkspaceError
+    from core.workspace_file import WorkspaceError
     from core.encoder import EncoderError
     from core.ray_engine import RayEngineError
     from core.vector_io import VectorFileError

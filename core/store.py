@@ -10,9 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
-import shutil
-import tempfile
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,34 +21,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.schema import MIGRATIONS, SCHEMA_VERSION
+from core.workspace_file import CATALOG, WorkspaceError, open_workspace, schema_version
 
 
-class WorkspaceError(Exception):
-    """A workspace cannot be opened or used; the message says why and what to do."""
-
-
-class WorkspaceLockedError(WorkspaceError):
-    """Another process has the workspace open for writing."""
-
-
-class WorkspaceTooNewError(WorkspaceError):
-    """The workspace was written by a newer version of the app."""
-
-
-class WorkspaceCorruptError(WorkspaceError):
-    """The file is not a workspace, or it is damaged or truncated."""
-
-
-class WorkspaceReadOnlyError(WorkspaceError):
-    """The file (or its folder) cannot be written by this user."""
-
-
-#: Rows per DuckDB row group. With DuckDB's default (122,880) every automatic checkpoint
-#: rewrites the last, still-growing row group: importing a 300 MB text file peaked at
-#: +590 MB RSS in 13 s; with 8,192 rows it peaks at +190 MB in 8 s.
-ROW_GROUP_ROWS = 8192
-_CATALOG = "workspace"
 #: Rows per Arrow batch when streaming vectors into their matrix (100k x 384 floats: 154 MB in flight).
 LOAD_BATCH_ROWS = 100_000
 #: DuckDB's buffer pool while vectors stream through it. DuckDB keeps every block it read cached, up to
@@ -61,8 +33,6 @@ BULK_READ_MEMORY = "512MB"
 #: (its rows share one Python string per category).
 FIXED_WIDTH_LABEL_BYTES = 64 * 2**20
 _NUMERIC_JSON = ("BIGINT", "UBIGINT", "DOUBLE")
-#: DuckDB's file header (three 4 KiB blocks) before the data blocks.
-_HEADER_BYTES = 3 * 4096
 
 @dataclass(frozen=True)
 class CollectionInfo:
@@ -105,86 +75,6 @@ def _priority(sha: str) -> int:
     return int(sha[:15], 16)
 
 
-def _explain_open_error(path: Path, exc: Exception) -> WorkspaceError:
-    text = str(exc)
-    lower = text.lower()
-    if re.search(r"\block\b", lower) or "already attached" in lower:  # "lock", never "block"
-        return WorkspaceLockedError(
-            f"The workspace {path.name} is open in another Embedding Explorer window or process. "
-            "Close it there, open a read-only copy, or choose another workspace."
-        )
-    if "permission denied" in lower or "read-only file system" in lower:
-        return WorkspaceReadOnlyError(
-            f"{path.name} cannot be written here (permission denied on the file or its folder). "
-            "Open a read-only copy, or copy the file to a folder you can write to."
-        )
-    if "newer" in lower or "version" in lower and "storage" in lower:
-        return WorkspaceTooNewError(f"{path.name} was written by a newer DuckDB; update the app to open it.")
-    return WorkspaceCorruptError(
-        f"{path.name} is not a readable workspace ({type(exc).__name__}: {text.splitlines()[0][:200]}). "
-        "It may be corrupt or truncated; choose another file or create a new workspace."
-    )
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """A connection with the workspace attached as the default catalog (so the row group size can be set)."""
-    con = duckdb.connect(config={"temp_directory": f"{path}.tmp"})
-    try:
-        options = f"ROW_GROUP_SIZE {ROW_GROUP_ROWS}" + (", READ_ONLY" if read_only else "")
-        con.execute(f"ATTACH {_sql_string(str(path))} AS {_CATALOG} ({options})")
-        con.execute(f"USE {_CATALOG}")
-    except BaseException:
-        con.close()
-        raise
-    return con
-
-
-def _check_complete(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Refuse a file too short to hold the blocks in use (cut off by a copy or a full disk).
-
-    Each used block has its own slot in the file, so an intact file is at least that long.
-    Only meaningful for a cleanly closed file: replaying a write-ahead log adds blocks in memory.
-    """
-    rows = con.execute(
-        "SELECT used_blocks, block_size FROM pragma_database_size() WHERE database_name = ?", [_CATALOG]
-    ).fetchall()
-    if not rows or not path.exists():
-        return
-    blocks, block_size = rows[0]
-    expected = _HEADER_BYTES + int(blocks) * int(block_size)
-    size = path.stat().st_size
-    if size < expected:
-        raise WorkspaceCorruptError(
-            f"{path.name} is truncated: it holds {size:,} bytes but needs at least {expected:,}. It was probably cut "
-            "off while being copied or when the disk was full. Restore it from a backup (a .bak file beside it, "
-            "if any), choose another file or create a new workspace."
-        )
-
-
-def read_only_copy(path: str | Path) -> Path:
-    """Copy a workspace (with its write-ahead log) into a new temporary folder; returns the copy's path.
-
-    Opening the copy with ``Store.open(copy, read_only=True)`` works while another
-    process holds the original, and never changes the original.
-    """
-    path = Path(path).expanduser()
-    folder = Path(tempfile.mkdtemp(prefix="embedding-explorer-copy-"))
-    target = folder / path.name
-    try:
-        shutil.copyfile(path, target)
-        wal = path.with_name(path.name + ".wal")
-        if wal.exists():
-            shutil.copyfile(wal, target.with_name(target.name + ".wal"))
-    except OSError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise WorkspaceError(f"Could not copy {path.name} ({exc.strerror or exc}).") from exc
-    return target
-
-
 class Store:
     """A workspace file. Create with :meth:`open`; close with :meth:`close`."""
 
@@ -202,28 +92,7 @@ class Store:
     def open(cls, path: str | Path, read_only: bool = False) -> "Store":
         """Open (or create) the workspace at ``path`` and bring its schema up to date."""
         path = Path(path).expanduser()
-        if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        existed = path.exists() and path.stat().st_size > 0
-        clean = not path.with_name(path.name + ".wal").exists()
-        if read_only and not existed:
-            raise WorkspaceError(f"{path.name} does not exist (or is empty), so it cannot be opened read-only.")
-        try:
-            con = _connect(path, read_only)
-        except (duckdb.Error, OSError) as exc:
-            raise _explain_open_error(path, exc) from exc
-        store = cls(con, path, read_only)
-        try:
-            if clean:
-                _check_complete(con, path)
-            store._migrate(backup=existed)
-        except WorkspaceError:
-            con.close()
-            raise
-        except duckdb.Error as exc:
-            con.close()
-            raise _explain_open_error(path, exc) from exc
-        return store
+        return cls(open_workspace(path, read_only), path, read_only)
 
     def close(self) -> None:
         try:
@@ -232,36 +101,7 @@ class Store:
             pass
 
     def schema_version(self) -> int:
-        has_meta = self._con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_name = 'meta'", [_CATALOG]
-        ).fetchall()[0][0]
-        if not has_meta:
-            return 0
-        rows = self._con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
-        return int(rows[0][0]) if rows else 0
-
-    def _migrate(self, backup: bool) -> None:
-        version = self.schema_version()
-        if version > SCHEMA_VERSION:
-            raise WorkspaceTooNewError(
-                f"{self.path.name} uses workspace format {version}; this app reads up to {SCHEMA_VERSION}. "
-                "Update Embedding Explorer to open it."
-            )
-        if version == SCHEMA_VERSION:
-            return
-        if self.read_only:
-            raise WorkspaceError(f"{self.path.name} needs an upgrade, which a read-only workspace cannot take.")
-        if backup and version > 0:
-            self._con.execute("CHECKPOINT")
-            shutil.copy2(self.path, self.path.with_name(f"{self.path.name}.v{version}.bak"))
-        for target in range(version, SCHEMA_VERSION):
-            self._con.execute("BEGIN TRANSACTION")
-            for statement in MIGRATIONS[target]:
-                self._con.execute(statement)
-            self._con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target + 1)]
-            )
-            self._con.execute("COMMIT")
+        return schema_version(self._con)
 
     # ------------------------------------------------------------------ plumbing
     def _cur(self) -> duckdb.DuckDBPyConnection:
@@ -269,7 +109,7 @@ class Store:
         cur = getattr(self._local, "cur", None)
         if cur is None:
             cur = self._con.cursor()
-            cur.execute(f"USE {_CATALOG}")
+            cur.execute(f"USE {CATALOG}")
             self._local.cur = cur
         return cur
 

@@ -18,7 +18,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from core.store import Store, WorkspaceError
+from core.store import Store
+from core.workspace_file import WorkspaceError, sql_string
 from gui.encoder_service import EmbedJob
 from gui.selection_actions import EXPORT_FILTER
 
@@ -80,17 +81,13 @@ def compact_workspace(path: str | Path) -> tuple[int, int]:
         con.execute("DELETE FROM vectors v WHERE NOT EXISTS (SELECT 1 FROM documents d WHERE d.sha256 = v.sha256)")
         con.execute("CHECKPOINT")
         catalog = con.execute("SELECT current_database()").fetchall()[0][0]
-        con.execute(f"ATTACH '{_sql_string(fresh)}' AS compacted")
+        con.execute(f"ATTACH {sql_string(fresh)} AS compacted")
         con.execute(f'COPY FROM DATABASE "{catalog}" TO compacted')
         con.execute("DETACH compacted")
     finally:
         con.close()
     os.replace(fresh, path)
     return before, path.stat().st_size
-
-
-def _sql_string(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 class CollectionActions(QObject):

@@ -25,7 +25,8 @@ from core.ingest import IngestOptions
 from core.pipeline import embed_pending, import_paths, resume_imports
 from core.priority import lower_thread_priority
 from core.progress import Cancelled, Progress
-from core.store import Store, WorkspaceError
+from core.store import Store
+from core.workspace_file import WorkspaceError
 
 
 @dataclass(frozen=True)

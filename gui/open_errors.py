@@ -1,6 +1,6 @@
 """Why a workspace cannot be opened, in plain words, and a way forward.
 
-``Store.open`` raises a :class:`core.store.WorkspaceError` subclass for each kind of
+``Store.open`` raises a :class:`core.workspace_file.WorkspaceError` subclass for each kind of
 trouble; :func:`explain_and_offer` shows its message and the buttons that help for
 that kind: a read-only copy when another process holds the file or it cannot be
 written, another file or a new workspace when it is damaged or too new.
@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from core.store import WorkspaceError, WorkspaceLockedError, WorkspaceReadOnlyError, WorkspaceTooNewError
+from core.workspace_file import WorkspaceError, WorkspaceLockedError, WorkspaceReadOnlyError, WorkspaceTooNewError
 
 COPY, CHOOSE, NEW, CANCEL = "copy", "choose", "new", "cancel"
 _LABELS = {COPY: "Open a read-only copy", CHOOSE: "Choose another…", NEW: "Create new workspace…"}
@@ -43,7 +43,7 @@ def _title(error: WorkspaceError) -> str:
 def explain_and_offer(parent: QWidget | None, path: str | Path, error: WorkspaceError) -> str:
     """Show why ``path`` cannot be opened and ask what to do.
 
-    Returns ``"copy"`` (the caller opens ``core.store.read_only_copy(path)`` read-only),
+    Returns ``"copy"`` (the caller opens ``core.workspace_file.read_only_copy(path)`` read-only),
     ``"choose"`` (the caller shows the open dialog), ``"new"`` (the new-workspace
     dialog) or ``"cancel"``. Every text is plain text: file names are never markup.
     """

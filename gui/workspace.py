@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.encoder import Encoder, load_encoder
 from core.settings import with_recent
-from core.store import Store, WorkspaceError, read_only_copy
+from core.store import Store
+from core.workspace_file import WorkspaceError, read_only_copy
 from gui.encoder_service import EncoderService
 
 if TYPE_CHECKING:

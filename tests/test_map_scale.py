@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import core.store as store_module
-from core.store import Store, WorkspaceError, text_sha256
+from core.store import Store, text_sha256
+from core.workspace_file import WorkspaceError
 from plugins.map.scatter import (DensityBinner, ScatterView, categorical_groups, category_codes, continuous_groups,
                                  rows_by_code)
 

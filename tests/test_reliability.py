@@ -24,8 +24,8 @@ from core.encoder import EncoderError, HashingEncoder, SentenceTransformerEncode
 from core.ingest import IngestOptions
 from core.pipeline import import_paths
 from core.schema import SCHEMA_VERSION
-from core.store import (
-    Store,
+from core.store import Store
+from core.workspace_file import (
     WorkspaceCorruptError,
     WorkspaceError,
     WorkspaceLockedError,

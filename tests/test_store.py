@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from core.schema import SCHEMA_VERSION
-from core.store import Store, WorkspaceError, WorkspaceLockedError, WorkspaceTooNewError, data_key
+from core.store import Store, data_key
+from core.workspace_file import WorkspaceError, WorkspaceLockedError, WorkspaceTooNewError
 
 
 def test_documents_and_vectors_round_trip(store):
@@ -77,7 +78,7 @@ def test_empty_file_gets_the_current_schema(tmp_path):
 
 
 def test_older_schema_is_migrated_after_a_backup(tmp_path, monkeypatch):
-    import core.store as store_module
+    import core.workspace_file as workspace_file
     from core.schema import MIGRATIONS
 
     path = tmp_path / "old.duckdb"
@@ -86,8 +87,8 @@ def test_older_schema_is_migrated_after_a_backup(tmp_path, monkeypatch):
     old.add_documents(cid, ["survives the upgrade"])
     old.close()
     upgraded = [*MIGRATIONS, ["ALTER TABLE collections ADD COLUMN colour VARCHAR DEFAULT 'blue'"]]
-    monkeypatch.setattr(store_module, "MIGRATIONS", upgraded)
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", len(upgraded))
+    monkeypatch.setattr(workspace_file, "MIGRATIONS", upgraded)
+    monkeypatch.setattr(workspace_file, "SCHEMA_VERSION", len(upgraded))
     store = Store.open(path)
     try:
         assert store.schema_version() == len(upgraded)
@@ -126,7 +127,7 @@ def test_workspace_held_by_another_process_is_reported(tmp_path):
     store = Store.open(path)
     try:
         code = (
-            "import sys; from core.store import Store, WorkspaceLockedError\n"
+            "import sys; from core.store import Store; from core.workspace_file import WorkspaceLockedError\n"
             f"try:\n    Store.open({str(path)!r})\nexcept WorkspaceLockedError as e:\n    print(e); sys.exit(3)\n"
         )
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
