@@ -1,22 +1,21 @@
 """The main window: collections sidebar, the map in the centre, plugin docks,
-drag-and-drop import, menus (File, Edit, Collections, View, Help) and a status bar with
-progress and cancel. Settings, help, selection history and collection
-management live in their own modules; this one wires them together."""
+drag-and-drop import and a status bar with progress and cancel. Menus, settings,
+help, selection history and collection management live in their own modules;
+this one wires them together."""
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -34,13 +33,14 @@ from gui.embedding_set_actions import EmbeddingSetActions
 from gui.encoder_service import DeriveJob, EmbedJob, EncoderService, ImportJob, ResumeJob
 from gui.error_dialog import ErrorReporter
 from gui.help import FORMATS, WelcomeOverlay
+from gui.main_menus import build_menus, show_guide
 from gui.panel_base import PanelContext
 from gui.plugin_host import PluginHost
 from gui.selection_actions import SelectionActions
 from gui.selection_history import SelectionCommands
 from gui.settings_dialog import WindowSettings
 from gui.session import Session
-from gui.workspace import WorkspaceController, log_dir, settings_path
+from gui.workspace import WorkspaceController, settings_path
 
 DOCK_AREAS = {"right": Qt.RightDockWidgetArea, "left": Qt.LeftDockWidgetArea, "bottom": Qt.BottomDockWidgetArea}
 DROP_HINT = "Drop text files or folders here\n\n" + FORMATS
@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
         self._build_central()
         self._build_docks()
         self._build_status_bar()
-        self._build_menus()
+        build_menus(self)
         self._wire_context()
         self.prefs.follow_panels(self.host.slots)
         self.prefs.sig_changed.connect(self._on_prefs_changed)
@@ -132,7 +132,7 @@ class MainWindow(QMainWindow):
         self.welcome = WelcomeOverlay(self._central)
         self.welcome.sig_dismissed.connect(self.dismiss_welcome)
         self.welcome.sig_import_requested.connect(self.import_dialog)
-        self.welcome.sig_guide_requested.connect(self.show_guide)
+        self.welcome.sig_guide_requested.connect(lambda: show_guide(self))
         self.welcome.setVisible(not self.settings.welcome_dismissed)
 
     def dismiss_welcome(self) -> None:
@@ -189,64 +189,6 @@ class MainWindow(QMainWindow):
         bar.addWidget(self._message, 1)
         bar.addPermanentWidget(self._progress)
         bar.addPermanentWidget(self._cancel)
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self._add_action(file_menu, "&New workspace…", QKeySequence.New, self.workspace.new_dialog)
-        self._add_action(file_menu, "&Open workspace…", "Ctrl+O", self.workspace.open_dialog, "open")
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self.workspace.fill_recent_menu)
-        file_menu.addSeparator()
-        self._add_action(file_menu, "&Import files…", "Ctrl+Shift+O", self.import_dialog, "import")
-        self._add_action(file_menu, "Import &folder…", "Ctrl+Alt+O", self.import_folder_dialog, "import_folder")
-        export_menu = file_menu.addMenu("&Export view")
-        for slot in self.host.slots.values():
-            if slot.panel is not None:
-                central = slot.spec.placement == "central"
-                self._add_action(export_menu, f"{slot.spec.title}…", "Ctrl+E" if central else None,
-                                 lambda _=False, plugin_id=slot.spec.id: self.export_view(plugin_id),
-                                 "export_figure" if central else None)
-        file_menu.addSeparator()
-        self._add_action(file_menu, "&Quit", "Ctrl+Q", self.close)
-        edit_menu = self.menuBar().addMenu("&Edit")
-        for name, action in self.selection.actions.items():
-            edit_menu.addAction(action)
-            if name == "redo":
-                edit_menu.addSeparator()
-        self.named_actions.update(self.selection.actions)
-        edit_menu.addSeparator()
-        self._add_action(edit_menu, "&Find…", "Ctrl+F", self.focus_search, "find")
-        edit_menu.addSeparator()
-        self._add_action(edit_menu, "&Settings…", "Ctrl+,", self.show_settings, "settings")
-        sets_menu = self.menuBar().addMenu("&Collections")
-        for text, keys, slot, name in self.embedding_sets.menu_entries():
-            self._add_action(sets_menu, text, keys, slot, name)
-        view_menu = self.menuBar().addMenu("&View")
-        for number, (name, dock) in enumerate(self.docks.items(), start=1):
-            action = dock.toggleViewAction()
-            if number <= 9:
-                action.setShortcut(QKeySequence(f"Alt+{number}"))
-            view_menu.addAction(action)
-            self.named_actions[f"toggle_{name}"] = action
-        help_menu = self.menuBar().addMenu("&Help")
-        self._add_action(help_menu, "&User guide", QKeySequence.HelpContents, self.show_guide, "guide")
-        self._add_action(help_menu, "&Keyboard shortcuts", "Ctrl+/", self.show_shortcuts, "shortcuts")
-        self._add_action(help_menu, "&Plugins…", None, self.show_plugins)
-        self._add_action(help_menu, "Open &log folder", None,
-                         lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir()))))
-        self._add_action(help_menu, "&About", None, self.show_about, "about")
-        self.selection.claim_keys([slot.panel for slot in self.host.slots.values() if slot.panel is not None])
-
-    def _add_action(self, menu: QMenu, text: str, shortcut, slot, name: str | None = None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            keys = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(k) for k in keys])
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        if name is not None:
-            self.named_actions[name] = action
-        return action
 
     def _wire_context(self) -> None:
         ctx = self.context
@@ -505,28 +447,6 @@ class MainWindow(QMainWindow):
         self.collections.refresh()
         if self.session is not None:
             self.session.reload()
-
-    def show_plugins(self) -> None:
-        from gui.help import plugins_text
-
-        box = QMessageBox(QMessageBox.Information, "Plugins", plugins_text(self.registry), parent=self)
-        box.setTextFormat(Qt.PlainText)
-        box.exec()
-
-    def show_guide(self) -> None:
-        from gui.help import user_guide_dialog
-
-        user_guide_dialog(self).show()
-
-    def show_shortcuts(self) -> None:
-        from gui.help import menu_actions, shortcut_rows, shortcuts_dialog
-
-        shortcuts_dialog(shortcut_rows(menu_actions(self.menuBar())), self).show()
-
-    def show_about(self) -> None:
-        from gui.help import about_dialog
-
-        about_dialog(self.model_name, self).exec()
 
     # ------------------------------------------------------------------ shutdown
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

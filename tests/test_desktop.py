@@ -144,6 +144,12 @@ def test_shortcuts_trigger_their_actions(window, qtbot, tmp_path):
     assert len(keys) == len(set(keys))
     assert ("Edit: Find", QKeySequence("Ctrl+F").toString(QKeySequence.NativeText)) in rows
     assert {"Ctrl+O", "Ctrl+Shift+O", "Ctrl+Alt+O", "Ctrl+E", "Ctrl+,"} <= set(keys)
+    # the Help menu's entries open their windows
+    press("Ctrl+/")
+    window.named_actions["guide"].trigger()
+    for title in ("Keyboard shortcuts", "User guide"):
+        qtbot.waitUntil(lambda title=title: any(w.isVisible() and w.windowTitle() == title
+                                                for w in QApplication.topLevelWidgets()), timeout=5_000)
 
 
 # ---------------------------------------------------------------------- collections
