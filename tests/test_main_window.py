@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import time
 
 import numpy as np
 import pytest
@@ -9,8 +10,18 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
 
+from core.encoder import HashingEncoder
 from core.registry import discover
 from gui.main_window import MainWindow
+
+
+class SlowEncoder(HashingEncoder):
+    """The hashing model at a small real model's pace: 20 ms per 32 texts. Its time grows with the
+    texts, not with the calls (the pipeline makes one call per part of up to 1,024 texts)."""
+
+    def encode(self, texts, batch_size=32):
+        time.sleep(0.02 * len(texts) / 32)
+        return super().encode(texts, batch_size)
 
 
 @pytest.fixture
@@ -90,15 +101,6 @@ def test_semantic_search_is_encoded_off_the_gui_thread(window, qtbot, tmp_path):
 
 
 def test_cancel_stops_embedding_and_keeps_finished_batches(qtbot, tmp_path):
-    import time
-
-    from core.encoder import HashingEncoder
-
-    class SlowEncoder(HashingEncoder):
-        def encode(self, texts, batch_size=32):
-            time.sleep(0.05)
-            return super().encode(texts, batch_size)
-
     win = MainWindow(discover(), model_name="hashing-64", encoder_factory=lambda name: SlowEncoder(64))
     try:
         assert win.workspace.open(tmp_path / "cancel.duckdb")

@@ -34,6 +34,7 @@ from core.workspace_file import (
     read_only_copy,
 )
 from tests.fixtures_ingest import parquet_bytes
+from tests.test_main_window import SlowEncoder
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -542,12 +543,6 @@ def test_very_long_texts_reach_the_model_cut_but_with_the_same_vector(store, tmp
 
 
 # ---------------------------------------------------------------- the encoder service under load
-
-class SlowEncoder(HashingEncoder):
-    def encode(self, texts, batch_size=32):
-        time.sleep(0.02)
-        return super().encode(texts, batch_size)
-
 
 def test_service_reports_model_failures_and_runs_the_next_job(qtbot, store, tmp_path):
     from core.encoder import load_encoder
