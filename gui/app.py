@@ -46,7 +46,7 @@ def warm_up(window) -> None:
     happens while a map is being drawn.
     """
     try:
-        from plugins.map.umap_process import warm_up as compile_umap
+        from core.umap_process import warm_up as compile_umap
     except ImportError:
         compile_umap = None
     if compile_umap is not None:

@@ -4,21 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.hubness import HubnessMeasures, gini, hub_occurrence, hubness_measures, k_skewness, robinhood
+from core.hubness_reduction import METHODS, cosine_moments, reduce_knn_graph
 from core.knn import exact_knn
 from core.plugin_api import AnalysisData, KnnGraph
 from core.progress import Cancelled, Progress, null_progress
-from plugins.hubness.analysis import (
-    HubnessMeasures,
-    HubnessParams,
-    HubnessResult,
-    compute,
-    gini,
-    hub_occurrence,
-    hubness_measures,
-    k_skewness,
-    robinhood,
-)
-from plugins.hubness.reductions import METHODS, cosine_moments, reduce_knn_graph
+from plugins.hubness.analysis import HubnessParams, HubnessResult, compute
 
 N, K = 2000, 10
 

@@ -16,7 +16,7 @@ provides one.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 import numpy as np
@@ -32,13 +32,13 @@ from core.compare import (
     procrustes_align,
     random_mixing,
 )
-from core.knn import build_knn
+from core.anisotropy import effective_rank, isoscore, mean_pair_cosine, pca_spectrum
+from core.hubness import HubnessMeasures, hubness_measures
+from core.knn import build_knn, usable_graph
 from core.plugin_api import AnalysisData, KnnGraph
 from core.progress import Progress
+from core.projection import UMAP_DEFAULTS, pca_project, umap_knn
 from core.store import data_key
-from plugins.anisotropy.analysis import effective_rank, isoscore, mean_pair_cosine, pca_spectrum
-from plugins.hubness.analysis import HubnessMeasures, hubness_measures
-from plugins.map.analysis import MapParams, pca_project, umap_knn
 
 T = TypeVar("T")
 LAYOUTS = ("auto", "pca", "umap")
@@ -196,11 +196,6 @@ def _graph(cache: SpaceCache | None, key: str | None, vectors: np.ndarray, k: in
     return cache.graph(key, vectors, k, progress)
 
 
-def _shared_graph(data: AnalysisData, k: int) -> KnnGraph | None:
-    graph = data.knn
-    return graph if graph is not None and graph.k >= k and graph.metric == "cosine" else None
-
-
 class _Keys:
     """Cache fingerprints of row subsets per space (None without model ids)."""
 
@@ -218,12 +213,11 @@ def _other_layout(
 ) -> tuple[np.ndarray, str]:
     if not use_umap or graph_b is None:
         return pca_project(xb), "PCA (first two principal components)"
-    from plugins.map import umap_process
+    from core import umap_process
 
-    params = MapParams()
-    indices, dists = umap_knn(graph_b, params.n_neighbors)
+    indices, dists = umap_knn(graph_b, UMAP_DEFAULTS["n_neighbors"])
     progress(5, 6, f"UMAP layout of {len(xb):,} documents…")
-    return umap_process.run_umap(xb, indices, dists, None, asdict(params), progress=progress), "UMAP"
+    return umap_process.run_umap(xb, indices, dists, None, UMAP_DEFAULTS, progress=progress), "UMAP"
 
 
 def compare_pair(
@@ -242,11 +236,12 @@ def compare_pair(
     map_a = None
     if data.coords is not None and np.isfinite(data.coords[rows]).all():
         map_a = np.asarray(data.coords[rows], dtype=np.float32)
-    use_umap = rows.size <= UMAP_MAX_ROWS and rows.size > MapParams().n_neighbors and (
+    n_neighbors = UMAP_DEFAULTS["n_neighbors"]
+    use_umap = rows.size <= UMAP_MAX_ROWS and rows.size > n_neighbors and (
         params.layout == "umap" or (params.layout == "auto" and map_a is not None))
-    graph_k = max(k, MapParams().graph_k) if use_umap else k
+    graph_k = max(k, n_neighbors - 1) if use_umap else k
     progress(0, 6, f"Neighbours in {name_a}…")
-    shared = _shared_graph(data, k) if rows.size == data.n else None
+    shared = usable_graph(data.knn, k) if rows.size == data.n else None
     graph_a = shared or _graph(cache, key_a, xa, k, progress)
     progress(1, 6, f"Neighbours in {name_b}…")
     graph_b = _graph(cache, key_b, xb, graph_k, progress)
@@ -285,7 +280,7 @@ def compare_collections(data: AnalysisData, k: int, progress: Progress, keys: _K
     name = data.extras.get("model_name", "current space")
     k = min(k, data.n - 1)
     everything = np.arange(data.n)
-    graph = _shared_graph(data, k) or _graph(cache, keys(name, everything), data.vectors, k, progress)
+    graph = usable_graph(data.knn, k) or _graph(cache, keys(name, everything), data.vectors, k, progress)
 
     def per_collection() -> tuple[SpaceMeasures | None, ...]:
         out = []
