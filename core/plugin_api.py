@@ -84,6 +84,9 @@ class PluginSpec:
         Recompute when the map's layout changes (``AnalysisData.coords``).
     placement : str
         One of ``PLACEMENTS``.
+    warm_up : str or None
+        ``"module:function"`` the app calls once at start-up to pay a first-use
+        cost early (UMAP's compilation); it must return at once.
     """
 
     id: str
@@ -96,6 +99,7 @@ class PluginSpec:
     uses_coords: bool = False
     placement: str = "right"
     api_version: int = API_VERSION
+    warm_up: str | None = None
 
     def resolve_compute(self) -> Callable[..., Any]:
         return resolve(self.compute)
