@@ -16,7 +16,7 @@ provides one.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 import numpy as np
@@ -34,7 +34,7 @@ from core.compare import (
 from core.anisotropy import effective_rank, isoscore, mean_pair_cosine, pca_spectrum
 from core.hubness import HubnessMeasures, hubness_measures
 from core.knn import build_knn, usable_graph
-from core.plugin_api import AnalysisData, KnnGraph
+from core.plugin_api import DISPLAY_ONLY, AnalysisData, KnnGraph
 from core.progress import Progress
 from core.projection import UMAP_DEFAULTS, pca_project, umap_knn
 from core.store import data_key
@@ -59,7 +59,7 @@ class CompareParams:
 
     other: str = ""
     k: int = 10
-    map_overlay: str = "overlap"
+    map_overlay: str = field(default="overlap", metadata=DISPLAY_ONLY)
     layout: str = "auto"
 
     def __post_init__(self) -> None:

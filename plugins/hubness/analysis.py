@@ -5,7 +5,7 @@ The measures live in :mod:`core.hubness`, the reductions in
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -13,7 +13,7 @@ import numpy as np
 from core.hubness import HubnessMeasures, k_occurrence
 from core.hubness_reduction import METHOD_TITLES, METHODS, reduce_knn_graph
 from core.knn import graph_for
-from core.plugin_api import AnalysisData, CacheableResult
+from core.plugin_api import DISPLAY_ONLY, AnalysisData, CacheableResult
 from core.progress import Progress
 
 K_CHOICES = (5, 10, 20, 50)
@@ -31,7 +31,7 @@ class HubnessParams:
     k: int = 10
     reduction: str = "mutual_proximity_gaussian"
     candidates: int = 50
-    log_scale: bool = False
+    log_scale: bool = field(default=False, metadata=DISPLAY_ONLY)
 
     def __post_init__(self) -> None:
         if self.k < 1:
