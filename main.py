@@ -15,7 +15,7 @@ def _qt_handlers() -> dict:
         return run_gui(args)
 
     def export_plot(args) -> int:
-        from gui.app import export_plot_command
+        from commands.export_plot import export_plot_command
 
         return export_plot_command(args)
 
@@ -23,7 +23,7 @@ def _qt_handlers() -> dict:
 
 
 def cli_entry() -> None:
-    from core.cli import main
+    from commands.cli import main
 
     sys.exit(main(sys.argv[1:], _qt_handlers()))
 

@@ -62,7 +62,7 @@ def compare(workdir: str, n: int) -> dict[str, Any]:
     from core.progress import null_progress
     from core.store import Store, data_key
     from plugins.compare.analysis import CompareParams, compute, space_measures
-    from plugins.map.analysis import pca_project
+    from core.projection import pca_project
 
     xa = clustered_vectors(n)
     xb = noisy_rotation(xa)

@@ -112,8 +112,9 @@ def umap_ours(workdir: str, n: int, warm: bool) -> dict[str, Any]:
     """The map plugin's path: the shared exact graph (k = n_neighbors − 1) fed to
     UMAP in the map's worker process (spawned here; cold unless ``warm``)."""
     from core.knn import exact_knn
-    from plugins.map import umap_process
-    from plugins.map.analysis import MapParams, umap_knn
+    from core import umap_process
+    from core.projection import umap_knn
+    from plugins.map.analysis import MapParams
 
     params = MapParams()
     X = clustered_vectors(n)

@@ -35,7 +35,7 @@ def hubness(workdir: str, n: int) -> dict[str, Any]:
     from core.plugin_api import AnalysisData
     from core.progress import null_progress
     from plugins.hubness.analysis import HubnessParams, compute
-    from plugins.hubness.reductions import METHODS
+    from core.hubness_reduction import METHODS
 
     params = HubnessParams()
     X = clustered_vectors(n)

@@ -164,7 +164,7 @@ def memory(workdir: str, n: int) -> dict[str, Any]:
     with PeakMemory() as mem:
         from core.store import Store
         from gui.app import make_app
-        from plugins.map.analysis import pca_project
+        from core.projection import pca_project
 
         app = make_app()
         store = Store.open(path)

@@ -125,7 +125,7 @@ def views(workdir: str, path: str, limit: int, rows: int) -> dict[str, Any]:
     from core.plugin_api import AnalysisData
     from core.progress import Progress
     from core.store import Store
-    from plugins.map import umap_process
+    from core import umap_process
     from plugins.map.analysis import MapParams, compute
 
     store = Store.open(path, read_only=True)

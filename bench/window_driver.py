@@ -75,7 +75,7 @@ class Driver(QObject):
         self.app.exec()
         self.heartbeat.stop()
         self.poll.stop()
-        from plugins.map import umap_process
+        from core import umap_process
 
         if self.done_at is None or (self.reprojected is not None and self.reprojected[1] == float("inf")):
             # closing now would ask "quit while busy?" and wait for the workers

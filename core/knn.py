@@ -442,6 +442,30 @@ def build_knn(
     raise ValueError(f"unknown method {method!r}; expected 'auto', 'exact' or 'approximate'")
 
 
+def usable_graph(shared: KnnGraph | None, k: int, metric: str = "cosine") -> KnnGraph | None:
+    """``shared`` if it has at least ``k`` columns of ``metric``, else None.
+
+    The one rule for reusing the shared graph; a longer graph is fine (callers
+    slice ``[:, :k]``).
+    """
+    if shared is None or shared.k < k or shared.metric != metric:
+        return None
+    return shared
+
+
+def graph_for(
+    vectors: np.ndarray,
+    k: int,
+    shared: KnnGraph | None = None,
+    metric: str = "cosine",
+    method: str = "auto",
+    progress: Progress | None = None,
+) -> KnnGraph:
+    """The shared graph if it fits (:func:`usable_graph`), else one built from ``vectors`` (:func:`build_knn`)."""
+    graph = usable_graph(shared, k, metric)
+    return graph if graph is not None else build_knn(vectors, k, metric, method, progress)
+
+
 def overlap_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """|a_i ∩ b_i| per row for two index lists without repeats within a row."""
     both = np.sort(np.concatenate((a, b), axis=1), axis=1)

@@ -8,6 +8,7 @@ params (see ``gui.plugin_host``).
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -16,6 +17,8 @@ import numpy as np
 
 API_VERSION = 1
 PLACEMENTS = ("central", "right", "bottom", "left")
+#: ``field(metadata=DISPLAY_ONLY)`` marks a params field that only changes how a result is drawn
+DISPLAY_ONLY = {"display_only": True}
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,9 @@ class PluginSpec:
         Recompute when the map's layout changes (``AnalysisData.coords``).
     placement : str
         One of ``PLACEMENTS``.
+    warm_up : str or None
+        ``"module:function"`` the app calls once at start-up to pay a first-use
+        cost early (UMAP's compilation); it must return at once.
     """
 
     id: str
@@ -96,6 +102,7 @@ class PluginSpec:
     uses_coords: bool = False
     placement: str = "right"
     api_version: int = API_VERSION
+    warm_up: str | None = None
 
     def resolve_compute(self) -> Callable[..., Any]:
         return resolve(self.compute)
@@ -120,6 +127,16 @@ def graph_k_for(spec: PluginSpec, params: Any) -> int | None:
     """
     wanted = getattr(params, "graph_k", None)
     return int(wanted) if wanted is not None else spec.knn_k
+
+
+def compute_fields(params: Any) -> dict[str, Any]:
+    """The params that change a result: all fields but the display-only ones.
+
+    The host recomputes only when these change, and caches results under them,
+    so ticking a display option (a log axis, a colouring) costs no computation.
+    """
+    display = {f.name for f in dataclasses.fields(params) if f.metadata.get("display_only")}
+    return {name: value for name, value in dataclasses.asdict(params).items() if name not in display}
 
 
 class CacheableResult:

@@ -1,24 +1,30 @@
 """Find and validate plugins: the built-ins and third-party ones alike.
 
-Built-ins are the packages under ``plugins/``; third-party plugins register an
-entry point in the group ``embedding_explorer.plugins`` pointing at a
-``PluginSpec`` (or a module exposing ``SPEC``). Both go through the same
-validator; a broken plugin is recorded with its error and never stops the app.
+Every plugin registers an entry point in the group ``embedding_explorer.plugins``
+pointing at a ``PluginSpec`` (or a module exposing ``SPEC``); the built-ins are
+listed in this project's ``pyproject.toml`` like any other. All go through the
+same validator; a broken plugin is recorded with its error and never stops the app.
+
+Run from a checkout (installed or not), the built-ins are read from the
+checkout's ``pyproject.toml`` itself, the same table: an uninstalled checkout
+has no metadata and an editable install's goes stale when the table changes.
 """
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterable
 
 from core.plugin_api import API_VERSION, PLACEMENTS, PluginSpec
 
 ENTRY_POINT_GROUP = "embedding_explorer.plugins"
+DISTRIBUTION = "embedding-explorer"
+#: the built-ins' dock order (pip writes entry points sorted by name); others follow by name
 BUILTIN_ORDER = ("map", "neighbours", "hubness", "anisotropy")
+_CHECKOUT_PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ def validate_spec(spec: Any) -> PluginSpec:
         spec.params_type()
     except TypeError as exc:
         raise ValueError(f"params_type needs a default for every field ({exc})") from exc
-    for target in (spec.compute, spec.panel):
+    for target in (spec.compute, spec.panel, *([spec.warm_up] if spec.warm_up is not None else [])):
         module, _, attr = target.partition(":")
         if not module or not attr:
             raise ValueError(f"{target!r} is not 'module:attr'")
@@ -66,17 +72,29 @@ def _spec_from(obj: Any) -> Any:
     return getattr(obj, "SPEC", obj) if isinstance(obj, ModuleType) else obj
 
 
-def _builtin_candidates() -> Iterable[tuple[str, Any]]:
-    import plugins
-
-    names = [m.name for m in pkgutil.iter_modules(plugins.__path__) if m.ispkg]
-    names.sort(key=lambda n: (BUILTIN_ORDER.index(n) if n in BUILTIN_ORDER else len(BUILTIN_ORDER), n))
-    for name in names:
-        yield f"plugins.{name}", lambda name=name: importlib.import_module(f"plugins.{name}")
+def _checkout_entry_points() -> list[EntryPoint]:
+    """The built-ins as the checkout's ``pyproject.toml`` lists them (``name = "module"`` lines)."""
+    try:
+        text = _CHECKOUT_PYPROJECT.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    table = text.partition(f'[project.entry-points."{ENTRY_POINT_GROUP}"]')[2].split("\n[", 1)[0]
+    lines = [line.split("#", 1)[0] for line in table.splitlines()]
+    pairs = [line.split("=", 1) for line in lines if "=" in line]
+    return [EntryPoint(name.strip(), value.strip().strip('"'), ENTRY_POINT_GROUP) for name, value in pairs]
 
 
 def _entry_point_candidates() -> Iterable[tuple[str, Any]]:
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    """The built-ins first (in ``BUILTIN_ORDER``, then by name), then the installed third-party plugins.
+
+    A checkout's ``pyproject.toml`` wins over the installed metadata for the
+    built-ins: an editable install's metadata goes stale whenever that table changes.
+    """
+    installed = list(entry_points(group=ENTRY_POINT_GROUP))
+    others = [ep for ep in installed if ep.dist is None or ep.dist.name != DISTRIBUTION]
+    own = _checkout_entry_points() or [ep for ep in installed if ep not in others]
+    own.sort(key=lambda ep: (BUILTIN_ORDER.index(ep.name) if ep.name in BUILTIN_ORDER else len(BUILTIN_ORDER), ep.name))
+    for ep in [*own, *others]:
         yield f"{ep.name} ({ep.value})", ep.load
 
 
@@ -84,7 +102,7 @@ def discover(extra: Iterable[tuple[str, Any]] = ()) -> PluginRegistry:
     """Load every plugin; ``extra`` adds (name, loader) pairs (used by tests)."""
     registry = PluginRegistry()
     seen: set[str] = set()
-    for name, load in [*_builtin_candidates(), *_entry_point_candidates(), *extra]:
+    for name, load in [*_entry_point_candidates(), *extra]:
         try:
             spec = validate_spec(_spec_from(load()))
             if spec.id in seen:

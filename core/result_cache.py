@@ -6,21 +6,20 @@ beside the arrays so the right class rebuilds it.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
 import numpy as np
 
-from core.plugin_api import resolve
+from core.plugin_api import compute_fields, resolve
 from core.store import Store
 
 _TYPE_KEY = "__result_type__"
 
 
 def params_key(params: Any) -> str:
-    """Canonical JSON of a params dataclass: the cache key part that names the params."""
-    return json.dumps(dataclasses.asdict(params), sort_keys=True, default=str)
+    """Canonical JSON of a params dataclass's compute fields: the cache key part that names the params."""
+    return json.dumps(compute_fields(params), sort_keys=True, default=str)
 
 
 def is_cacheable(result: Any) -> bool:

@@ -40,17 +40,11 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 def warm_up(window) -> None:
     """Pay the first-use costs while the user settles in, not during the first drop.
 
-    UMAP's numba code compiles in its worker process; the views' compute modules
-    are imported in the analysis pool; the encoder service loads the model.
-    Imports hold the GIL in long stretches, so each of these stalls the GUI if it
-    happens while a map is being drawn.
+    The views' warm-up hooks run (UMAP's numba code compiles in its worker
+    process) and their compute modules are imported in the analysis pool; the
+    encoder service loads the model. Imports hold the GIL in long stretches, so
+    each of these stalls the GUI if it happens while a map is being drawn.
     """
-    try:
-        from plugins.map.umap_process import warm_up as compile_umap
-    except ImportError:
-        compile_umap = None
-    if compile_umap is not None:
-        compile_umap()
     window.host.warm_up()
     if window.service is not None:
         window.service.sig_preloaded.connect(_freeze_startup_objects)
@@ -115,15 +109,3 @@ def _smoke(app: QApplication, window) -> int:
     timer.start()
     app.exec()
     return outcome["code"]
-
-
-def export_plot_command(args: argparse.Namespace) -> int:
-    """``export-plot``: render the map offscreen and write the figure with its data and manifest."""
-    from core.headless import load_view
-    from gui.headless_plot import render_map
-
-    make_app()
-    view = load_view(args.workspace, args.collection, args.model)
-    path = render_map(view, args.out, color_by=args.color_by, width=args.width, dpi=args.dpi, title=args.title)
-    print(f"Wrote {path}")
-    return 0

@@ -11,20 +11,20 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import duckdb
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from core.store import Store
 from core.workspace_file import WorkspaceError, sql_string
+from gui.embedding_set_actions import EmbeddingSetActions
 from gui.encoder_service import EmbedJob
 from gui.selection_actions import EXPORT_FILTER
-
-if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+from gui.window_port import WindowPort
+from gui.workspace import WorkspaceController
 
 CHUNK = 50_000
 
@@ -95,10 +95,17 @@ class CollectionActions(QObject):
 
     sig_compacted = Signal(str, int, int)  # workspace path, bytes before, bytes after
     sig_compact_failed = Signal(str, str)  # workspace path, message
+    sig_collections_changed = Signal()  # renamed or merged: the sidebar and the names in view are stale
+    sig_release_workspace = Signal()  # the window must close the workspace (to compact it)
+    sig_error = Signal(str, str)  # what failed, details
 
-    def __init__(self, window: "MainWindow") -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, port: WindowPort, parent: QWidget, workspace: WorkspaceController,
+                 embedding_sets: EmbeddingSetActions) -> None:
+        super().__init__(parent)
+        self.port = port
+        self.dialog_parent = parent
+        self.workspace = workspace
+        self.embedding_sets = embedding_sets
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compact")
         self._closing = False
         self.sig_compacted.connect(self._on_self_compacted)
@@ -106,43 +113,43 @@ class CollectionActions(QObject):
 
     @property
     def store(self) -> Store | None:
-        return self.window.session.store if self.window.session is not None else None
+        return self.port.session.store if self.port.session is not None else None
 
     def run(self, name: str, collection_ids: tuple[int, ...]) -> None:
-        sets = self.window.embedding_sets
+        sets = self.embedding_sets
         handlers = {"rename": self.rename, "delete": self.delete, "merge": self.merge, "export": self.export,
                     "embed_with": sets.embed_dialog, "export_set": sets.export_dialog}
         if self.store is not None and collection_ids and name in handlers:
             try:
                 handlers[name](tuple(collection_ids))
             except WorkspaceError as exc:  # e.g. a read-only workspace
-                self.window.show_message(str(exc))
+                self.port.show_message(str(exc))
 
     def _idle(self, what: str) -> bool:
-        if self.window.service is not None and self.window.service.busy:
-            self.window.show_message(f"Wait until the running import or embedding finishes (or cancel it) to {what}.")
+        if self.port.service is not None and self.port.service.busy:
+            self.port.show_message(f"Wait until the running import or embedding finishes (or cancel it) to {what}.")
             return False
         return True
 
     def rename(self, collection_ids: tuple[int, ...]) -> None:
         info = self.store.collection(collection_ids[0])
-        name, ok = QInputDialog.getText(self.window, "Rename collection", "New name:", text=info.name)
+        name, ok = QInputDialog.getText(self.dialog_parent, "Rename collection", "New name:", text=info.name)
         name = name.strip()
         if not ok or not name or name == info.name:
             return
         if any(c.name == name for c in self.store.collections()):
-            self.window.show_message(f"A collection called {name!r} exists already; choose another name.")
+            self.port.show_message(f"A collection called {name!r} exists already; choose another name.")
             return
         self.store.rename_collection(info.id, name)
-        self.window.refresh_collections()
-        self.window.show_message(f"Renamed {info.name!r} to {name!r}.")
+        self.sig_collections_changed.emit()
+        self.port.show_message(f"Renamed {info.name!r} to {name!r}.")
 
     def delete(self, collection_ids: tuple[int, ...]) -> None:
         if not self._idle("delete collections"):
             return
         names = [self.store.collection(c).name for c in collection_ids]
         answer = QMessageBox.question(
-            self.window, "Delete collections",
+            self.dialog_parent, "Delete collections",
             f"Delete {', '.join(names)} with all its documents and embeddings from this workspace? "
             "This cannot be undone; the files you imported from are not touched.",
         )
@@ -155,8 +162,8 @@ class CollectionActions(QObject):
         for collection_id in collection_ids:
             store.delete_collection(collection_id)
         path = store.path
-        self.window.detach()
-        self.window.show_message(f"Deleted {len(collection_ids)} collection(s); compacting the workspace…")
+        self.sig_release_workspace.emit()
+        self.port.show_message(f"Deleted {len(collection_ids)} collection(s); compacting the workspace…")
         self._pool.submit(self._compact, path)
 
     def _compact(self, path: Path) -> None:
@@ -168,44 +175,44 @@ class CollectionActions(QObject):
         self.sig_compacted.emit(str(path), before, after)
 
     def _on_self_compacted(self, path: str, before: int, after: int) -> None:
-        if not self._closing and self.window.workspace.open(path):
-            self.window.show_message(f"Workspace compacted from {before / 1e6:.1f} MB to {after / 1e6:.1f} MB.")
+        if not self._closing and self.workspace.open(path):
+            self.port.show_message(f"Workspace compacted from {before / 1e6:.1f} MB to {after / 1e6:.1f} MB.")
 
     def _on_self_compact_failed(self, path: str, message: str) -> None:
-        self.window.errors.report("The workspace could not be compacted; it is unchanged.", message)
+        self.sig_error.emit("The workspace could not be compacted; it is unchanged.", message)
         if not self._closing:
-            self.window.workspace.open(path)
+            self.workspace.open(path)
 
     def merge(self, collection_ids: tuple[int, ...]) -> None:
         if len(collection_ids) < 2:
-            self.window.show_message("Select two or more collections (Ctrl+click) to merge them.")
+            self.port.show_message("Select two or more collections (Ctrl+click) to merge them.")
             return
         if not self._idle("merge collections"):
             return
         default = " + ".join(self.store.collection(c).name for c in collection_ids)
-        name, ok = QInputDialog.getText(self.window, "Merge collections", "Name of the merged collection:", text=default)
+        name, ok = QInputDialog.getText(self.dialog_parent, "Merge collections", "Name of the merged collection:", text=default)
         if ok and name.strip():
             self.merge_now(collection_ids, name.strip())
 
     def merge_now(self, collection_ids: tuple[int, ...], name: str) -> int:
         merged = merge_collections(self.store, collection_ids, name)
-        self.window.refresh_collections()
-        self.window.show_message(f"Merged into {self.store.collection(merged).name!r}; the originals are kept.")
-        if self.window.service is not None:  # texts no model of the originals has embedded yet
-            self.window.service.submit(EmbedJob((merged,), self.window.model_name))
+        self.sig_collections_changed.emit()
+        self.port.show_message(f"Merged into {self.store.collection(merged).name!r}; the originals are kept.")
+        if self.port.service is not None:  # texts no model of the originals has embedded yet
+            self.port.service.submit(EmbedJob((merged,), self.port.model_name))
         return merged
 
     def export(self, collection_ids: tuple[int, ...]) -> None:
         from core.export import write_table
 
         info = self.store.collection(collection_ids[0])
-        path, chosen = QFileDialog.getSaveFileName(self.window, "Export collection", f"{info.name}.csv", EXPORT_FILTER)
+        path, chosen = QFileDialog.getSaveFileName(self.dialog_parent, "Export collection", f"{info.name}.csv", EXPORT_FILTER)
         if not path:
             return
         if not Path(path).suffix:
             path += "." + chosen.split("*.")[-1].rstrip(")")
         written = write_table(path, collection_table(self.store, info.id))
-        self.window.show_message(f"Exported {info.n_docs:,} documents of {info.name!r} to {written}")
+        self.port.show_message(f"Exported {info.n_docs:,} documents of {info.name!r} to {written}")
 
     def shutdown(self) -> None:
         """Let a running compaction finish (it replaces the file at its end); the window is closing."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
@@ -21,11 +21,10 @@ from core.encoders_extra import EXTRA_MODELS
 from core.progress import Progress
 from core.store import CollectionInfo, Store
 from core.vector_io import TEXT_COLUMNS, VECTOR_COLUMNS, VectorFileError, VectorImport, export_set, import_vectors
+from gui.collections_panel import CollectionsPanel
 from gui.encoder_service import EmbedJob, EncoderService, StoreJob
 from gui.panel_base import plain_tooltip
-
-if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+from gui.window_port import WindowPort
 
 VECTOR_FILTER = "Vector files (*.parquet *.jsonl *.ndjson *.npy);;All files (*)"
 PARQUET_FILTER = "Parquet (*.parquet)"
@@ -259,9 +258,11 @@ class ExportSetDialog(_ChoiceDialog):
 class EmbeddingSetActions(QObject):
     """The main window's "Embed with…", "Import vectors…" and "Export embedding set…"."""
 
-    def __init__(self, window: "MainWindow") -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, port: WindowPort, parent: QWidget, collections: CollectionsPanel) -> None:
+        super().__init__(parent)
+        self.port = port
+        self.dialog_parent = parent
+        self.collections = collections
         self._service: EncoderService | None = None
         self._answers: dict[StoreJob, Callable[[object], None]] = {}
 
@@ -273,15 +274,15 @@ class EmbeddingSetActions(QObject):
 
     @property
     def store(self) -> Store | None:
-        return self.window.session.store if self.window.session is not None else None
+        return self.port.session.store if self.port.session is not None else None
 
     def _default_ids(self) -> tuple[int, ...]:
         """The collections highlighted in the sidebar, else those in view."""
-        return self.window.collections.selected_ids() or self.window.collections.checked_ids()
+        return self.collections.selected_ids() or self.collections.checked_ids()
 
     def _ready(self) -> bool:
-        if self.store is None or self.window.service is None:
-            self.window.show_message("Open a workspace first.")
+        if self.store is None or self.port.service is None:
+            self.port.show_message("Open a workspace first.")
             return False
         return True
 
@@ -290,7 +291,7 @@ class EmbeddingSetActions(QObject):
         if not self._ready():
             return
         dialog = EmbedWithDialog(self.store, tuple(collection_ids) or self._default_ids(),
-                                 [self.window.model_name], self.window)
+                                 [self.port.model_name], self.dialog_parent)
         if dialog.exec() == QDialog.Accepted:
             self.embed_now(*dialog.values())
 
@@ -301,14 +302,14 @@ class EmbeddingSetActions(QObject):
         """
         if not self._ready() or not collection_ids or not model:
             return
-        self.window.service.submit(EmbedJob(tuple(collection_ids), model))
-        self.window.show_message(f"Embedding with {model}; switch between the embedding sets with the Model box.")
+        self.port.service.submit(EmbedJob(tuple(collection_ids), model))
+        self.port.show_message(f"Embedding with {model}; switch between the embedding sets with the Model box.")
 
     # ------------------------------------------------------------------ import vectors
     def import_dialog(self) -> None:
         if not self._ready():
             return
-        dialog = ImportVectorsDialog([c.name for c in self.store.collections()], self.window)
+        dialog = ImportVectorsDialog([c.name for c in self.store.collections()], self.dialog_parent)
         if dialog.exec() == QDialog.Accepted:
             self.import_now(**dialog.values())
 
@@ -321,21 +322,21 @@ class EmbeddingSetActions(QObject):
         model = model_name or default_import_model(path)
         work = partial(_import_work, path, model, collection_name, text_column, vector_column)
         self._submit(work, partial(self._on_vectors_imported, path, model), (VectorFileError,))
-        self.window.show_message(f"Importing vectors from {path.name}…")
+        self.port.show_message(f"Importing vectors from {path.name}…")
 
     def _on_vectors_imported(self, path: Path, model: str, result: VectorImport | VectorFileError) -> None:
         if isinstance(result, VectorFileError):
-            self.window.show_message(f"Vectors not imported: {result}")
+            self.port.show_message(f"Vectors not imported: {result}")
             box = QMessageBox(QMessageBox.Warning, "Vectors not imported", f"{path.name} was not imported; the "
-                              f"workspace is unchanged.\n\n{result}", parent=self.window)
+                              f"workspace is unchanged.\n\n{result}", parent=self.dialog_parent)
             box.setTextFormat(Qt.PlainText)
             box.setModal(False)
             box.show()
             return
-        self.window.collections.refresh()
-        self.window.collections.select_model(model)
-        self.window.collections.check((result.collection_id,), exclusive=True)
-        self.window.show_message(
+        self.collections.refresh()
+        self.collections.select_model(model)
+        self.collections.check((result.collection_id,), exclusive=True)
+        self.port.show_message(
             f"Imported {result.rows:,} vectors ({result.dim}-d) as '{model}': {result.added:,} documents added, "
             f"{result.matched:,} matched to existing ones.")
 
@@ -344,12 +345,12 @@ class EmbeddingSetActions(QObject):
         if not self._ready():
             return
         dialog = ExportSetDialog(self.store, tuple(collection_ids) or self._default_ids(),
-                                 self.window.session.model_id, self.window)
+                                 self.port.session.model_id, self.dialog_parent)
         if dialog.exec() != QDialog.Accepted:
             return
         ids, model_id = dialog.values()
         name = self.store.model(model_id).name.replace("/", "_")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export embedding set", f"{name}.parquet", PARQUET_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self.dialog_parent, "Export embedding set", f"{name}.parquet", PARQUET_FILTER)
         if path:
             self.export_now(ids, model_id, path)
 
@@ -360,15 +361,15 @@ class EmbeddingSetActions(QObject):
         path = Path(path).expanduser()
         path = path if path.suffix else path.with_suffix(".parquet")
         model = self.store.model(model_id).name
-        queued = " (after the running job)" if self.window.service.busy else ""
+        queued = " (after the running job)" if self.port.service.busy else ""
         self._submit(partial(_export_work, tuple(collection_ids), model_id, path),
-                     lambda rows: self.window.show_message(f"Exported {rows:,} rows of {model} to {path}"))
-        self.window.show_message(f"Exporting {model} to {path.name}{queued}…")
+                     lambda rows: self.port.show_message(f"Exported {rows:,} rows of {model} to {path}"))
+        self.port.show_message(f"Exporting {model} to {path.name}{queued}…")
 
     # ------------------------------------------------------------------ service plumbing
     def _submit(self, work: Callable[[Store, Progress], object], answer: Callable[[object], None],
                 expected: tuple[type[Exception], ...] = ()) -> None:
-        service = self.window.service
+        service = self.port.service
         if service is not self._service:  # a workspace was (re)opened: a new service
             service.sig_store_job_done.connect(self._on_service_store_job_done)
             self._service = service

@@ -33,7 +33,7 @@ from gui.embedding_set_actions import EmbeddingSetActions
 from gui.encoder_service import DeriveJob, EmbedJob, EncoderService, ImportJob, ResumeJob
 from gui.error_dialog import ErrorReporter
 from gui.help import FORMATS, WelcomeOverlay
-from gui.main_menus import build_menus, show_guide
+from gui.main_menus import MenuSources, build_menus, show_guide
 from gui.panel_base import PanelContext
 from gui.plugin_host import PluginHost
 from gui.selection_actions import SelectionActions
@@ -68,20 +68,26 @@ class MainWindow(QMainWindow):
         self.context = PanelContext()
         self.host = PluginHost(registry, self.context)
         self.prefs.restore_params(self.host.slots)
-        self.workspace = WorkspaceController(self, encoder_factory)
         self.session: Session | None = None
         self.service: EncoderService | None = None
         self.errors = ErrorReporter(self)
         self.selection = SelectionCommands(self)
-        self.selection_actions = SelectionActions(self)
-        self.collection_actions = CollectionActions(self)
-        self.embedding_sets = EmbeddingSetActions(self)
+        self.collections = CollectionsPanel()
+        # the helpers see the window only as a WindowPort (session, service, model, messages) and ask with signals
+        self.workspace = WorkspaceController(self, self, self.prefs, encoder_factory)
+        self.selection_actions = SelectionActions(self, self, self._point_measures)
+        self.embedding_sets = EmbeddingSetActions(self, self, self.collections)
+        self.collection_actions = CollectionActions(self, self, self.workspace, self.embedding_sets)
         self.named_actions: dict[str, QAction] = {}
         self._build_central()
         self._build_docks()
         self._build_status_bar()
-        build_menus(self)
+        build_menus(self, MenuSources(
+            self.workspace, self.import_dialog, self.import_folder_dialog, self.export_view, self.focus_search,
+            self.show_settings, self.host.slots, self.selection, self.embedding_sets, self.docks, self.registry,
+            lambda: self.model_name, self.named_actions))
         self._wire_context()
+        self._wire_helpers()
         self.prefs.follow_panels(self.host.slots)
         self.prefs.sig_changed.connect(self._on_prefs_changed)
         self._sidebar_timer = QTimer(self, singleShot=True, interval=500, timeout=self.collections.refresh)
@@ -146,7 +152,6 @@ class MainWindow(QMainWindow):
             self.dismiss_welcome()
 
     def _build_docks(self) -> None:
-        self.collections = CollectionsPanel()
         self.collections.sig_view_requested.connect(self._on_collections_view_requested)
         self.collections.sig_action_requested.connect(self.collection_actions.run)
         dock = QDockWidget("Collections", self)
@@ -198,6 +203,18 @@ class MainWindow(QMainWindow):
         ctx.sig_request_derived_set.connect(self._on_context_derived_set)
         self.host.sig_layout_changed.connect(self._on_host_layout_changed)
         self._query_token, self._query_key = 0, ""
+
+    def _wire_helpers(self) -> None:
+        self.workspace.sig_opened.connect(self.attach)
+        self.workspace.sig_import_requested.connect(self.import_paths)
+        self.selection_actions.sig_collections_changed.connect(self.collections.refresh)
+        self.collection_actions.sig_collections_changed.connect(self.refresh_collections)
+        self.collection_actions.sig_release_workspace.connect(self.detach)
+        self.collection_actions.sig_error.connect(self.errors.report)
+
+    def _point_measures(self) -> dict[str, np.ndarray]:
+        """The map's per-point measures (N_k, preservation…) a selection table includes."""
+        return getattr(getattr(self, "map_panel", None), "measures", {})
 
     def focus_search(self) -> None:
         if hasattr(self, "map_panel"):

@@ -19,7 +19,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from core.knn_cache import KnnCache
-from core.plugin_api import AnalysisData, PluginSpec, graph_k_for
+from core.plugin_api import AnalysisData, PluginSpec, compute_fields, graph_k_for, resolve
 from core.priority import lower_thread_priority
 from core.progress import Cancelled, Progress
 from core.registry import PluginRegistry
@@ -68,12 +68,17 @@ class PluginHost(QObject):
         self.sig_status.connect(self._on_worker_status)
 
     def warm_up(self) -> None:
-        """Import every plugin's compute code (sklearn, scipy, umap…) in the pool now.
+        """Run every plugin's warm-up hook and import its compute code (sklearn, scipy, umap…) in the pool now.
 
         Imports hold the GIL for long stretches (extension modules load in one go);
         done at start, they no longer stall the GUI while the first corpus is mapped.
         """
         for slot in self.slots.values():
+            if slot.spec.warm_up is not None:
+                try:
+                    resolve(slot.spec.warm_up)()
+                except Exception:  # noqa: BLE001 - a failed warm-up only costs time later
+                    log.exception("warm-up of plugin %s failed", slot.spec.id)
             self._pool.submit(_import_quietly, slot.spec)
 
     # ------------------------------------------------------------------ panels
@@ -108,8 +113,10 @@ class PluginHost(QObject):
         slot = self.slots[plugin_id]
         if not (dataclasses.is_dataclass(params) and isinstance(params, slot.spec.params_type)):
             raise TypeError(f"{plugin_id}: params must be {slot.spec.params_type.__name__}")
+        changed = compute_fields(params) != compute_fields(slot.params)
         slot.params = params
-        self._schedule(plugin_id)
+        if changed:  # a display-only option: the panel redraws what it has
+            self._schedule(plugin_id)
 
     def with_coords(self, coords: Any) -> None:
         """A new layout: plugins that use coordinates see it from now on."""

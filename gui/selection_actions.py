@@ -3,51 +3,60 @@ new collection of it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QTableWidget, QTableWidgetItem, QVBoxLayout
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (QDialog, QFileDialog, QInputDialog, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
-if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+from gui.window_port import WindowPort
 
 EXPORT_FILTER = "CSV (*.csv);;Parquet (*.parquet);;JSON lines (*.jsonl)"
 
 
-class SelectionActions:
-    """Handles ``PanelContext.sig_request_action`` for the main window."""
+class SelectionActions(QObject):
+    """Handles ``PanelContext.sig_request_action`` for the main window.
 
-    def __init__(self, window: "MainWindow") -> None:
-        self.window = window
+    ``point_measures`` gives the per-point measures in view ({name: (n,) array})
+    that a table or an export of the selection includes.
+    """
+
+    sig_collections_changed = Signal()  # a new collection was made of the selection
+
+    def __init__(self, port: WindowPort, parent: QWidget, point_measures: Callable[[], dict[str, np.ndarray]]) -> None:
+        super().__init__(parent)
+        self.port = port
+        self.dialog_parent = parent
+        self.point_measures = point_measures
 
     def run(self, name: str, rows) -> None:
         rows = np.asarray(rows, dtype=np.int64)
-        if self.window.session is None or self.window.session.view is None or rows.size == 0:
-            self.window.show_message("Select some points first.")
+        if self.port.session is None or self.port.session.view is None or rows.size == 0:
+            self.port.show_message("Select some points first.")
             return
         handler = {"show_table": self.show_table, "export_selection": self.export, "new_collection": self.new_collection}.get(name)
         if handler is None:
-            self.window.show_message(f"Unknown action {name!r}")
+            self.port.show_message(f"Unknown action {name!r}")
             return
         handler(rows)
 
     def table(self, rows: np.ndarray) -> dict[str, list]:
         """Text, metadata, coordinates and every per-point measure of the selected rows."""
-        session = self.window.session
+        session = self.port.session
         data = session.view.data
         columns = session.store.document_table(data.doc_ids[rows])
         if data.coords is not None:
             columns["x"] = data.coords[rows, 0].tolist()
             columns["y"] = data.coords[rows, 1].tolist()
-        for name, values in getattr(self.window.map_panel, "measures", {}).items():
+        for name, values in self.point_measures().items():
             if len(values) == data.n:
                 columns[name] = np.asarray(values)[rows].tolist()
         return columns
 
     def show_table(self, rows: np.ndarray) -> None:
         columns = self.table(rows)
-        dialog = QDialog(self.window)
+        dialog = QDialog(self.dialog_parent)
         dialog.setWindowTitle(f"{len(rows):,} selected documents")
         table = QTableWidget(len(rows), len(columns))
         table.setHorizontalHeaderLabels(list(columns))
@@ -64,17 +73,17 @@ class SelectionActions:
     def export(self, rows: np.ndarray) -> None:
         from core.export import write_table
 
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export selection", "selection.csv", EXPORT_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self.dialog_parent, "Export selection", "selection.csv", EXPORT_FILTER)
         if not path:
             return
         write_table(Path(path), self.table(rows))
-        self.window.show_message(f"Exported {len(rows):,} documents to {path}")
+        self.port.show_message(f"Exported {len(rows):,} documents to {path}")
 
     def new_collection(self, rows: np.ndarray) -> None:
-        name, ok = QInputDialog.getText(self.window, "New collection", "Name of the new collection:", text="selection")
+        name, ok = QInputDialog.getText(self.dialog_parent, "New collection", "Name of the new collection:", text="selection")
         if not ok or not name.strip():
             return
-        session = self.window.session
+        session = self.port.session
         columns = session.store.document_table(session.view.data.doc_ids[rows])
         metas = [
             {k: v[i] for k, v in columns.items() if k not in ("id", "text", "collection") and v[i] is not None}
@@ -84,9 +93,9 @@ class SelectionActions:
         store = session.store
         collection_id = store.create_collection(name.strip(), source="selection")
         store.add_documents(collection_id, columns["text"], metas, source="selection")
-        self.window.collections.refresh()
-        if self.window.service is not None:
+        self.sig_collections_changed.emit()
+        if self.port.service is not None:
             from gui.encoder_service import EmbedJob
 
-            self.window.service.submit(EmbedJob((collection_id,), self.window.model_name))
-        self.window.show_message(f"New collection {name.strip()!r} with {len(rows):,} documents")
+            self.port.service.submit(EmbedJob((collection_id,), self.port.model_name))
+        self.port.show_message(f"New collection {name.strip()!r} with {len(rows):,} documents")

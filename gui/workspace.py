@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
-from PySide6.QtCore import QStandardPaths
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import QObject, QStandardPaths, Signal
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
 from core.encoder import Encoder, load_encoder
 from core.settings import with_recent
 from core.store import Store
 from core.workspace_file import WorkspaceError, read_only_copy
 from gui.encoder_service import EncoderService
-
-if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+from gui.settings_dialog import WindowSettings
+from gui.window_port import WindowPort
 
 WORKSPACE_FILTER = "Embedding Explorer workspace (*.duckdb)"
 
@@ -46,20 +45,27 @@ def demo_corpus_path() -> Path:
     return Path(str(files("assets") / "demo_corpus.csv"))
 
 
-class WorkspaceController:
-    """File-menu behaviour of the main window."""
+class WorkspaceController(QObject):
+    """File-menu behaviour of the main window; ``prefs`` holds the settings and the recent workspaces."""
 
-    def __init__(self, window: "MainWindow", encoder_factory: Callable[[str], Encoder] | None = None) -> None:
-        self.window = window
+    sig_opened = Signal(object)  # a Store the window must make the open workspace
+    sig_import_requested = Signal(list)  # paths to import into the open workspace
+
+    def __init__(self, port: WindowPort, parent: QWidget, prefs: WindowSettings,
+                 encoder_factory: Callable[[str], Encoder] | None = None) -> None:
+        super().__init__(parent)
+        self.port = port
+        self.dialog_parent = parent
+        self.prefs = prefs
         self.encoder_factory = encoder_factory or self._encoder_from_settings
 
     def _encoder_from_settings(self, name: str) -> Encoder:
-        settings = self.window.settings
+        settings = self.prefs.value
         return load_encoder(name, device=settings.device, trust_remote_code=settings.trust_remote_code,
                             allow_download=settings.allow_download)
 
     def make_service(self, store: Store) -> EncoderService:
-        return EncoderService(store, self.encoder_factory, batch_size=self.window.settings.batch_size)
+        return EncoderService(store, self.encoder_factory, batch_size=self.prefs.value.batch_size)
 
     def open(self, path: str | Path, read_only: bool = False) -> bool:
         """Open ``path`` in the window; a clear message (and False) when it cannot be opened."""
@@ -67,7 +73,7 @@ class WorkspaceController:
             store = Store.open(path, read_only=read_only)
         except WorkspaceError as exc:
             return self._offer_way_forward(Path(path), exc)
-        self.window.attach(store)
+        self.sig_opened.emit(store)
         self.remember(Path(path))
         return True
 
@@ -75,14 +81,14 @@ class WorkspaceController:
         """Say why ``path`` did not open and do what the user picks instead."""
         from gui.open_errors import explain_and_offer
 
-        choice = explain_and_offer(self.window, path, error)
+        choice = explain_and_offer(self.dialog_parent, path, error)
         if choice == "copy":
             try:
                 store = Store.open(read_only_copy(path), read_only=True)
             except WorkspaceError as exc:
-                QMessageBox.warning(self.window, "Cannot open a copy", str(exc))
+                QMessageBox.warning(self.dialog_parent, "Cannot open a copy", str(exc))
                 return False
-            self.window.attach(store)  # a temporary copy: not remembered among recent workspaces
+            self.sig_opened.emit(store)  # a temporary copy: not remembered among recent workspaces
             return True
         if choice == "choose":
             self.open_dialog()
@@ -95,31 +101,31 @@ class WorkspaceController:
         path = default_workspace_path()
         if not self.open(path):
             return False
-        store = self.window.session.store
+        store = self.port.session.store
         if with_demo and not store.collections():
-            self.window.import_paths([str(demo_corpus_path())])
+            self.sig_import_requested.emit([str(demo_corpus_path())])
         return True
 
     def new_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "New workspace", str(data_dir() / "untitled.duckdb"), WORKSPACE_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self.dialog_parent, "New workspace", str(data_dir() / "untitled.duckdb"), WORKSPACE_FILTER)
         if path:
             if not path.endswith(".duckdb"):
                 path += ".duckdb"
             self.open(path)
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open workspace", str(data_dir()), WORKSPACE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open workspace", str(data_dir()), WORKSPACE_FILTER)
         if path:
             self.open(path)
 
     def recent(self) -> list[str]:
-        return list(self.window.settings.recent_workspaces)
+        return list(self.prefs.value.recent_workspaces)
 
     def remember(self, path: Path) -> None:
-        self.window.update_settings(with_recent(self.window.settings, path))
+        self.prefs.update(with_recent(self.prefs.value, path))
 
-    def fill_recent_menu(self) -> None:
-        menu = self.window.recent_menu
+    def fill_recent_menu(self, menu: QMenu) -> None:
+        """Refill File → Open recent."""
         menu.clear()
         for path in self.recent():
             action = menu.addAction(path)
@@ -129,7 +135,7 @@ class WorkspaceController:
 
     def confirm_quit_while_busy(self) -> bool:
         answer = QMessageBox.question(
-            self.window,
+            self.dialog_parent,
             "Embedding in progress",
             "Documents are still being embedded. Quit anyway? Finished batches are kept and the rest resumes next time.",
         )

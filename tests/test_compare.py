@@ -206,7 +206,7 @@ def test_session_exposes_every_other_space(qtbot, tmp_path, hashing):
 
 
 def test_cli_compare_prints_the_measures(tmp_path, hashing, capsys):
-    from core.cli import main
+    from commands.cli import main
 
     store, _ = _two_model_workspace(tmp_path / "w.duckdb", hashing)
     store.close()

@@ -4,21 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.hubness import HubnessMeasures, gini, hub_occurrence, hubness_measures, k_skewness, robinhood
+from core.hubness_reduction import METHODS, cosine_moments, reduce_knn_graph
 from core.knn import exact_knn
 from core.plugin_api import AnalysisData, KnnGraph
 from core.progress import Cancelled, Progress, null_progress
-from plugins.hubness.analysis import (
-    HubnessMeasures,
-    HubnessParams,
-    HubnessResult,
-    compute,
-    gini,
-    hub_occurrence,
-    hubness_measures,
-    k_skewness,
-    robinhood,
-)
-from plugins.hubness.reductions import METHODS, cosine_moments, reduce_knn_graph
+from plugins.hubness.analysis import HubnessParams, HubnessResult, compute
 
 N, K = 2000, 10
 
@@ -165,3 +156,26 @@ def test_preview_selects_hubs(qtbot) -> None:
     with qtbot.waitSignal(panel.sig_params_changed) as blocker:
         panel._method_combo.setCurrentIndex(panel._method_combo.findData("nicdm"))
     assert blocker.args[0].reduction == "nicdm"
+
+
+def test_log_scale_is_display_only_no_recompute_and_one_cache_entry(qtbot) -> None:
+    """Ticking "log scale" redraws the histogram; it neither recomputes the reductions nor misses the cache."""
+    from dataclasses import replace
+
+    from core.registry import discover
+    from core.result_cache import params_key
+    from gui.panel_base import PanelContext
+    from gui.plugin_host import PluginHost
+
+    assert params_key(HubnessParams(log_scale=True)) == params_key(HubnessParams())
+    assert params_key(HubnessParams(k=5)) != params_key(HubnessParams())
+    host = PluginHost(discover(), PanelContext())
+    try:
+        slot = host.slots["hubness"]
+        generation = slot.generation
+        host.set_params("hubness", replace(slot.params, log_scale=True))
+        assert slot.params.log_scale and slot.generation == generation
+        host.set_params("hubness", replace(slot.params, k=5))
+        assert slot.generation == generation + 1
+    finally:
+        host.shutdown()

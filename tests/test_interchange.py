@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core.cli import main
+from commands.cli import main
 from core.encoder import HashingEncoder
 from core.interchange import (
     META_KEY,

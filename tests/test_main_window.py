@@ -192,7 +192,7 @@ def test_warm_up_loads_the_model_and_imports_every_view_before_a_drop(window, qt
     import sys
 
     from gui.app import warm_up
-    from plugins.map import umap_process
+    from core import umap_process
 
     monkeypatch.setattr(umap_process, "warm_up", lambda: None)  # the compile is tested in test_map
     computes = {slot.spec.compute.split(":")[0] for slot in window.host.slots.values()}

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
+from core import umap_process
 from core.plugin_api import AnalysisData, KnnGraph
 from core.progress import Cancelled, Progress
-from plugins.map import SPEC, umap_process
-from plugins.map.analysis import (MapParams, ProjectionResult, align_to, compute, pca_project, seed_layout,
-                                  umap_knn)
-from plugins.map.selection import invert, points_in_polygon, points_in_rect
+from core.projection import pca_project, umap_knn
+from gui.selection_geometry import invert, points_in_polygon, points_in_rect
+from plugins.map import SPEC
+from plugins.map.analysis import MapParams, ProjectionResult, align_to, compute, seed_layout
 
 
 def brute_knn(X: np.ndarray, k: int) -> KnnGraph:
@@ -333,7 +334,7 @@ def test_click_search_measures_links_and_density(panel, qtbot, monkeypatch):
     assert panel.color_box.currentText() == "k-occurrence (measure)" and "k-occurrence" in panel.measures
     panel.context.show_links(0, np.array([1, 2, 3]))
     assert len(panel.view._links.xData) == 6
-    import plugins.map.scatter as scatter
+    import gui.scatter as scatter
 
     monkeypatch.setattr(scatter, "DENSITY_THRESHOLD", 1000)
     panel.view.reset_view()
@@ -359,7 +360,7 @@ def test_context_menu_requests_actions(panel, qtbot):
 def test_uniform_scatter_item_matches_pyqtgraph_atlas_lookup(qtbot):
     import pyqtgraph as pg
 
-    from plugins.map.scatter import UniformScatterItem
+    from gui.scatter import UniformScatterItem
 
     xy = np.random.default_rng(3).normal(size=(500, 2))
     brush, pen = pg.mkBrush(200, 30, 30, 180), pg.mkPen(None)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import core.store as store_module
 from core.store import Store, text_sha256
 from core.workspace_file import WorkspaceError
-from plugins.map.scatter import (DensityBinner, ScatterView, categorical_groups, category_codes, continuous_groups,
+from gui.scatter import (DensityBinner, ScatterView, categorical_groups, category_codes, continuous_groups,
                                  rows_by_code)
 
 # ------------------------------------------------------------------ density binning
@@ -107,7 +107,7 @@ def test_density_refresh_runs_once_after_a_burst_of_moves(view, qtbot, monkeypat
 
 
 def test_auto_mode_switches_on_the_points_in_view(view, qtbot, monkeypatch):
-    import plugins.map.scatter as scatter
+    import gui.scatter as scatter
 
     monkeypatch.setattr(scatter, "DENSITY_THRESHOLD", 4_000)
     xy = blobs(6_000, seed=2)

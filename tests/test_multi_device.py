@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from core.cli import main
+from commands.cli import main
 from core.encoder import SentenceTransformerEncoder, all_gpus
 from core.store import Store
 

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from core.hubness import k_occurrence
 from core.knn import exact_knn
 from core.plugin_api import AnalysisData, KnnGraph
 from plugins.neighbours import SPEC
 from plugins.neighbours.analysis import (
     NeighboursParams,
     compute,
-    k_occurrence,
     near_duplicates,
     neighbourhood_preservation,
     pair_cosine,

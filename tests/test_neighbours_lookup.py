@@ -8,10 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PySide6.QtCore import Qt
 
+from core.hubness import k_occurrence
 from core.knn import exact_knn
 from core.plugin_api import AnalysisData, KnnGraph
 from gui.panel_base import PanelContext
-from plugins.neighbours.analysis import NeighboursParams, ReverseIndex, compute, k_occurrence, reverse_neighbours
+from plugins.neighbours.analysis import NeighboursParams, ReverseIndex, compute, reverse_neighbours
 from plugins.neighbours.panel import NeighboursPanel
 
 HAND_GRAPH = KnnGraph(

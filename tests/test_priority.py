@@ -41,7 +41,7 @@ def test_lowering_a_thread_leaves_the_calling_thread_alone() -> None:
 
 @linux_only
 def test_umap_worker_process_runs_lowered() -> None:
-    from plugins.map import umap_process
+    from core import umap_process
 
     try:
         worker_nice = umap_process._submit(os.nice, 0).result(timeout=120)

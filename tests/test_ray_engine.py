@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core.cli import main
+from commands.cli import main
 from core.encoder import DEFAULT_MODEL, EncoderError, HashingEncoder, load_encoder
 from core.pipeline import embed_pending
 from core.ray_engine import FACTS_KEY, RayEngineError, ShardFolder, embed_with_ray
@@ -222,7 +222,7 @@ def test_ray_flags_need_the_ray_engine(tmp_path, capsys):
 
 
 def test_the_app_does_not_import_ray_unless_the_engine_runs():
-    code = ("import sys\nimport core.cli, core.ray_engine, core.interchange\n"
+    code = ("import sys\nimport commands.cli, core.ray_engine, core.interchange\n"
             "sys.exit(1 if any(m == 'ray' or m.startswith('ray.') for m in sys.modules) else 0)\n")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60).returncode == 0
 

@@ -3,12 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+import core.registry
 from core.plugin_api import AnalysisData, PluginSpec
 from core.progress import null_progress
-from core.registry import BUILTIN_ORDER, discover, validate_spec
+from core.registry import BUILTIN_ORDER, _checkout_entry_points, discover, validate_spec
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -29,6 +34,22 @@ def test_builtins_load_in_order():
     assert not registry.broken
 
 
+def test_every_builtin_is_listed_in_the_entry_point_table():
+    packages = {f"plugins.{p.name}" for p in (ROOT / "plugins").iterdir() if (p / "__init__.py").exists()}
+    assert {ep.value for ep in _checkout_entry_points()} == packages
+
+
+def test_installed_metadata_lists_the_builtins_outside_a_checkout(tmp_path, monkeypatch):
+    """An installed app (no pyproject.toml beside it) takes the built-ins from its entry points."""
+    dist = tmp_path / "embedding_explorer-0.1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: embedding-explorer\nVersion: 0.1.0\n")
+    (dist / "entry_points.txt").write_text("[embedding_explorer.plugins]\nhubness = plugins.hubness\nmap = plugins.map\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(core.registry, "_CHECKOUT_PYPROJECT", tmp_path / "pyproject.toml")
+    assert discover().ids() == ["map", "hubness"]
+
+
 def test_entry_point_plugin_loads_and_broken_one_is_listed(entry_point_plugin):
     registry = discover()
     assert "example.norms" in registry.ids()
@@ -46,6 +67,11 @@ class MutableParams:
 
 
 @dataclass(frozen=True)
+class FrozenParams:
+    k: int = 1
+
+
+@dataclass(frozen=True)
 class NoDefaults:
     k: int
 
@@ -59,6 +85,7 @@ class NoDefaults:
         (PluginSpec("bad id!", "X", NoDefaults, "a:b", "c:d"), "invalid plugin id"),
         (PluginSpec("x", "X", MutableParams, "a:b", "c:d", placement="top"), "placement"),
         (PluginSpec("x", "X", MutableParams, "a:b", "c:d", api_version=99), "API version"),
+        (PluginSpec("x", "X", FrozenParams, "a:b", "c:d", warm_up="no_colon"), "not 'module:attr'"),
     ],
 )
 def test_validator_names_what_is_wrong(spec, message):

@@ -150,7 +150,7 @@ def test_bad_files_get_clear_messages(store, tmp_path):
 
 
 def test_cli_import_and_export(tmp_path, capsys):
-    from core.cli import main
+    from commands.cli import main
 
     texts, vectors = _corpus(20, 6)
     _parquet(tmp_path / "in.parquet", texts, vectors)

@@ -2,7 +2,7 @@
 
 ``compute`` measures the raw vectors and each correction (none, center, whiten,
 all-but-the-top) so the panel can show a before/after table; the measures live
-in :mod:`plugins.anisotropy.measures`, :mod:`~plugins.anisotropy.corrections`
+in :mod:`core.anisotropy`, :mod:`~plugins.anisotropy.corrections`
 and :mod:`~plugins.anisotropy.intrinsic` and are re-exported here.
 Definitions: ``shared/design/metrics.md``, "Anisotropy and isotropy".
 """
@@ -13,19 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from core.plugin_api import AnalysisData, CacheableResult
-from core.progress import Progress
-from plugins.anisotropy.corrections import (
-    CORRECTIONS,
-    _apply_correction,
-    _corrected_moments,
-    all_but_the_top,
-    center,
-    default_abtt_d,
-    whiten,
-)
-from plugins.anisotropy.intrinsic import intrinsic_dimension, mle_intrinsic_dimension, twonn
-from plugins.anisotropy.measures import (
+from core.anisotropy import (
     _as_float,
     _cosine_contribution,
     _isoscore,
@@ -46,6 +34,18 @@ from plugins.anisotropy.measures import (
     pca_dimension,
     pca_spectrum,
 )
+from core.plugin_api import AnalysisData, CacheableResult
+from core.progress import Progress
+from plugins.anisotropy.corrections import (
+    CORRECTIONS,
+    _apply_correction,
+    _corrected_moments,
+    all_but_the_top,
+    center,
+    default_abtt_d,
+    whiten,
+)
+from plugins.anisotropy.intrinsic import intrinsic_dimension, mle_intrinsic_dimension, twonn
 
 __all__ = [
     "CORRECTIONS",

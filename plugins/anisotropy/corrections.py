@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from plugins.anisotropy.measures import _as_float, _Moments, _moments
+from core.anisotropy import _as_float, _Moments, _moments
 
 CORRECTIONS = ("none", "center", "whiten", "all_but_the_top")
 WHITEN_RTOL = 1e-6

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.anisotropy import _as_float
 from core.knn import exact_knn
-from plugins.anisotropy.measures import _as_float
 
 MAX_ROWS = 5000
 MLE_K = 20

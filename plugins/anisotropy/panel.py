@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.anisotropy import SCORES
 from core.plugin_api import AnalysisData
 from core.progress import null_progress
 from gui.panel_base import PanelContext, PluginPanel
@@ -39,32 +40,6 @@ from plugins.anisotropy.analysis import (
 CORRECTION_LABELS = {"none": "none", "center": "center", "whiten": "whiten", "all_but_the_top": "all-but-the-top"}
 SHORT_LABELS = {"none": "none", "center": "center", "whiten": "whiten", "all_but_the_top": "ABTT"}
 
-# key, label, format, one-line meaning, source
-SCORES: tuple[tuple[str, str, str, str, str], ...] = (
-    ("mean_cosine", "Mean cosine", "{:.3f}", "random pairs are this similar; 0 = isotropic",
-     "exact mean over all pairs i ≠ j (Ethayarajh 2019)"),
-    ("mean_vector_norm", "Mean vector norm", "{:.3f}", "length of the average unit vector; 0 = no shared direction",
-     "common-direction measure (Ethayarajh 2019; Mu & Viswanath 2018)"),
-    ("top1_variance_ratio", "Top-1 PC variance", "{:.1%}", "variance on the first principal component",
-     "PCA explained-variance ratio (Mu & Viswanath 2018)"),
-    ("top10_variance_ratio", "Top-10 PC variance", "{:.1%}", "variance on the first ten principal components",
-     "PCA explained-variance ratio (Mu & Viswanath 2018)"),
-    ("effective_rank", "Effective rank", "{:.1f}", "how many directions carry the spread (at most d)",
-     "exp of the entropy of normalised singular values (Roy & Vetterli 2007)"),
-    ("partition_isotropy", "Partition isotropy", "{:.3g}",
-     "min/max partition function over principal axes; 1 = isotropic",
-     "I = min Z(c) / max Z(c) (Mu & Viswanath 2018)"),
-    ("isoscore", "IsoScore", "{:.3f}", "1 = equal variance in every direction, 0 = a single direction",
-     "IsoScore (Rudman et al. 2022)"),
-    ("outlier_dimensions", "Rogue dimensions", "", "dimensions whose |mean| or variance is > 3 std above average",
-     "outlier dimensions (Kovaleva et al. 2021; Timkey & van Schijndel 2021)"),
-    ("twonn", "TwoNN dimension", "{:.1f}", "intrinsic dimension from 2nd/1st neighbour distance ratios",
-     "TwoNN (Facco et al. 2017)"),
-    ("mle", "MLE dimension", "{:.1f}", "intrinsic dimension from distances to 20 neighbours",
-     "MLE (Levina & Bickel 2005, MacKay & Ghahramani averaging)"),
-    ("pca90", "PCA dimension 90%", "{:d}", "components needed for 90% of the variance", "PCA dimension"),
-    ("pca95", "PCA dimension 95%", "{:d}", "components needed for 95% of the variance", "PCA dimension"),
-)
 DIMENSION_MEASURES = {"mean": "dim_mean", "variance": "dim_var", "cosine contribution": "dim_contribution"}
 TEXT_COLOR = "#333"
 PAIR_PEN = pg.mkPen("#1f77b4", width=2)

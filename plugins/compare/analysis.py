@@ -16,14 +16,13 @@ provides one.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 import numpy as np
 
 from core.compare import (
     SpaceCache,
-    aligned_vectors,
     centroid_cosines,
     collection_codes,
     knn_overlap,
@@ -32,13 +31,13 @@ from core.compare import (
     procrustes_align,
     random_mixing,
 )
-from core.knn import build_knn
-from core.plugin_api import AnalysisData, KnnGraph
+from core.anisotropy import effective_rank, isoscore, mean_pair_cosine, pca_spectrum
+from core.hubness import HubnessMeasures, hubness_measures
+from core.knn import build_knn, usable_graph
+from core.plugin_api import DISPLAY_ONLY, AnalysisData, KnnGraph
 from core.progress import Progress
+from core.projection import UMAP_DEFAULTS, pca_project, umap_knn
 from core.store import data_key
-from plugins.anisotropy.analysis import effective_rank, isoscore, mean_pair_cosine, pca_spectrum
-from plugins.hubness.analysis import HubnessMeasures, hubness_measures
-from plugins.map.analysis import MapParams, pca_project, umap_knn
 
 T = TypeVar("T")
 LAYOUTS = ("auto", "pca", "umap")
@@ -60,7 +59,7 @@ class CompareParams:
 
     other: str = ""
     k: int = 10
-    map_overlay: str = "overlap"
+    map_overlay: str = field(default="overlap", metadata=DISPLAY_ONLY)
     layout: str = "auto"
 
     def __post_init__(self) -> None:
@@ -196,11 +195,6 @@ def _graph(cache: SpaceCache | None, key: str | None, vectors: np.ndarray, k: in
     return cache.graph(key, vectors, k, progress)
 
 
-def _shared_graph(data: AnalysisData, k: int) -> KnnGraph | None:
-    graph = data.knn
-    return graph if graph is not None and graph.k >= k and graph.metric == "cosine" else None
-
-
 class _Keys:
     """Cache fingerprints of row subsets per space (None without model ids)."""
 
@@ -218,12 +212,11 @@ def _other_layout(
 ) -> tuple[np.ndarray, str]:
     if not use_umap or graph_b is None:
         return pca_project(xb), "PCA (first two principal components)"
-    from plugins.map import umap_process
+    from core import umap_process
 
-    params = MapParams()
-    indices, dists = umap_knn(graph_b, params.n_neighbors)
+    indices, dists = umap_knn(graph_b, UMAP_DEFAULTS["n_neighbors"])
     progress(5, 6, f"UMAP layout of {len(xb):,} documents…")
-    return umap_process.run_umap(xb, indices, dists, None, asdict(params), progress=progress), "UMAP"
+    return umap_process.run_umap(xb, indices, dists, None, UMAP_DEFAULTS, progress=progress), "UMAP"
 
 
 def compare_pair(
@@ -242,11 +235,12 @@ def compare_pair(
     map_a = None
     if data.coords is not None and np.isfinite(data.coords[rows]).all():
         map_a = np.asarray(data.coords[rows], dtype=np.float32)
-    use_umap = rows.size <= UMAP_MAX_ROWS and rows.size > MapParams().n_neighbors and (
+    n_neighbors = UMAP_DEFAULTS["n_neighbors"]
+    use_umap = rows.size <= UMAP_MAX_ROWS and rows.size > n_neighbors and (
         params.layout == "umap" or (params.layout == "auto" and map_a is not None))
-    graph_k = max(k, MapParams().graph_k) if use_umap else k
+    graph_k = max(k, n_neighbors - 1) if use_umap else k
     progress(0, 6, f"Neighbours in {name_a}…")
-    shared = _shared_graph(data, k) if rows.size == data.n else None
+    shared = usable_graph(data.knn, k) if rows.size == data.n else None
     graph_a = shared or _graph(cache, key_a, xa, k, progress)
     progress(1, 6, f"Neighbours in {name_b}…")
     graph_b = _graph(cache, key_b, xb, graph_k, progress)
@@ -285,7 +279,7 @@ def compare_collections(data: AnalysisData, k: int, progress: Progress, keys: _K
     name = data.extras.get("model_name", "current space")
     k = min(k, data.n - 1)
     everything = np.arange(data.n)
-    graph = _shared_graph(data, k) or _graph(cache, keys(name, everything), data.vectors, k, progress)
+    graph = usable_graph(data.knn, k) or _graph(cache, keys(name, everything), data.vectors, k, progress)
 
     def per_collection() -> tuple[SpaceMeasures | None, ...]:
         out = []
@@ -334,48 +328,3 @@ def compute(data: AnalysisData, params: CompareParams, progress: Progress) -> Co
             pair = compare_pair(data, other, params, progress, keys)
     collections = compare_collections(data, params.k, progress, keys)
     return CompareResult(current, available, data.n, pair, collections, note)
-
-
-def compare_workspace(
-    workspace: str, model_a: str | None, model_b: str, k: int = 10, collection: str | None = None
-) -> dict[str, Any]:
-    """``compare`` command: CKA, kNN overlap and per-space measures as a JSON-able dict.
-
-    ``model_a`` defaults to the first other model with vectors for the
-    collections. Graphs are cached in the workspace: a second run skips the kNN
-    search.
-    """
-    from core.headless import load_view
-    from core.progress import null_progress
-
-    view = load_view(workspace, collection, model_a)
-    try:
-        store = view.store
-        models = {m.name: m.id for m in store.models()}
-        if model_b not in models:
-            raise LookupError(f"no model named {model_b!r} (models: {', '.join(models)})")
-        ids = [c.id for c in store.collections() if c.name in view.collection_names]
-        name_a, (doc_ids, cols, vectors) = view.model_name, (view.data.doc_ids, view.data.collection_ids, view.data.vectors)
-        if model_a is None and name_a == model_b:
-            others = [s.model_name for s in store.embedding_sets()
-                      if s.collection_id in ids and s.n_embedded > 0 and s.model_name != model_b]
-            if not others:
-                raise LookupError(f"only {model_b!r} has vectors for these collections: nothing to compare it with")
-            name_a = others[0]
-            doc_ids, cols, vectors = store.load_vectors(ids, models[name_a])
-        other_ids, _, other = store.load_vectors(ids, models[model_b])
-        aligned = aligned_vectors(doc_ids, other_ids, other)
-        both = int(np.isfinite(aligned).all(axis=1).sum())
-        if both < 3:
-            raise LookupError(f"only {both} documents have vectors under both {name_a!r} and {model_b!r}")
-        data = AnalysisData(vectors, doc_ids, cols, extras={
-            "spaces": {model_b: aligned}, "model_name": name_a, "space_cache": SpaceCache(store),
-            "space_model_ids": {name_a: models[name_a], model_b: models[model_b]}})
-        pair = compare_pair(data, model_b, CompareParams(k=k, layout="pca"), null_progress())
-        return {
-            "models": {"a": name_a, "b": model_b}, "collections": view.collection_names,
-            "n": pair.n, "k": pair.k, "cka": pair.cka, "knn_overlap_mean": pair.overlap_mean,
-            "a": pair.measures_a.as_dict(), "b": pair.measures_b.as_dict(),
-        }
-    finally:
-        view.store.close()

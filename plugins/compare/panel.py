@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.anisotropy import SCORES
+from core.hubness import MEASURES as HUBNESS_MEASURES
 from gui.panel_base import PanelContext, PluginPanel
-from plugins.anisotropy.panel import SCORES
 from plugins.compare.analysis import CompareParams, CompareResult, SpaceMeasures, SpacePair
-from plugins.hubness.panel import MEASURES as HUBNESS_MEASURES
-from plugins.map.scatter import ScatterView, categorical_groups, continuous_groups
 from gui.plain_widgets import elide, fill_table, plain_label, read_only_table, table_item, text_item
+from gui.scatter import ScatterView, categorical_groups, continuous_groups
 
 CHANGED_SHOWN = 100
 TIPS = {
@@ -461,7 +461,7 @@ class ComparePanel(PluginPanel):
         from core.plugin_api import AnalysisData
         from core.progress import null_progress
         from plugins.compare.analysis import compute
-        from plugins.map.analysis import pca_project
+        from core.projection import pca_project
 
         rng = np.random.default_rng(1)
         n, d = 400, 24

@@ -1,110 +1,23 @@
-"""Hubness of a kNN graph and how much each reduction removes (Qt-free).
+"""The hubness view's compute: N_k before and after each reduction (Qt-free).
 
-Hubness: in high dimensions a few points (hubs) turn up in very many kNN lists
-while others (antihubs) are in none (Radovanović, Nanopoulos & Ivanović, "Hubs
-in Space", JMLR 2010). The measures here follow Feldbauer & Flexer (KAIS 2019)
-and ``shared/design/metrics.md``; every function works on N_k, the
-k-occurrence vector (how many kNN lists each point is in).
+The measures live in :mod:`core.hubness`, the reductions in
+:mod:`core.hubness_reduction` (shared with the neighbours and compare views).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from core.plugin_api import AnalysisData, CacheableResult, KnnGraph
+from core.hubness import HubnessMeasures, k_occurrence
+from core.hubness_reduction import METHOD_TITLES, METHODS, reduce_knn_graph
+from core.knn import graph_for
+from core.plugin_api import DISPLAY_ONLY, AnalysisData, CacheableResult
 from core.progress import Progress
-from plugins.hubness.reductions import METHOD_TITLES, METHODS, reduce_knn_graph
-from plugins.neighbours.analysis import k_occurrence
 
 K_CHOICES = (5, 10, 20, 50)
 TOP_HUBS = 20
-
-
-def k_skewness(occ: np.ndarray) -> float:
-    """S_Nk = E[(N_k − k)³] / std(N_k)³ with population moments (Radovanović 2010).
-
-    The mean of N_k is exactly k, so centring on the mean is centring on k.
-    A constant N_k has skewness 0. Above ~1.2 is commonly read as high hubness.
-    """
-    occ = np.asarray(occ, dtype=np.float64)
-    centred = occ - occ.mean()
-    std = np.sqrt(np.mean(centred**2))
-    return float(np.mean(centred**3) / std**3) if std > 0 else 0.0
-
-
-def robinhood(occ: np.ndarray, k: int) -> float:
-    """Robin Hood index Σ|N_k − k| / (2nk): share of occurrences to move so all
-    N_k equal k (Feldbauer, Leodolter, Grill & Flexer 2018)."""
-    occ = np.asarray(occ, dtype=np.float64)
-    return float(np.abs(occ - k).sum() / (2.0 * occ.size * k))
-
-
-def gini(occ: np.ndarray) -> float:
-    """Gini index of N_k, Σ_i Σ_j |N_i − N_j| / (2 n² mean) (Feldbauer & Flexer 2019).
-
-    0 when every point occurs equally often, → 1 when one point takes all.
-    """
-    ordered = np.sort(np.asarray(occ, dtype=np.float64))
-    n, total = ordered.size, ordered.sum()
-    if total <= 0:
-        return 0.0
-    ranks = np.arange(1, n + 1)
-    return float(np.sum((2 * ranks - n - 1) * ordered) / (n * total))
-
-
-def hub_occurrence(occ: np.ndarray, k: int) -> float:
-    """Share of all n·k kNN slots taken by hubs, hubs being N_k > 2k
-    (Flexer & Schnitzer 2015)."""
-    occ = np.asarray(occ)
-    return float(occ[occ > 2 * k].sum() / (occ.size * k))
-
-
-def antihub_occurrence(occ: np.ndarray) -> float:
-    """Share of points with N_k = 0, never anybody's neighbour (Radovanović 2010)."""
-    return float(np.mean(np.asarray(occ) == 0))
-
-
-@dataclass(frozen=True)
-class HubnessMeasures:
-    """The hubness measures of one k-occurrence vector (see metrics.md)."""
-
-    k: int
-    k_skewness: float
-    robinhood: float
-    gini: float
-    hub_occurrence: float
-    antihub_occurrence: float
-    max_occurrence: int
-
-    @classmethod
-    def from_occurrence(cls, occ: np.ndarray, k: int) -> HubnessMeasures:
-        return cls(
-            k=int(k),
-            k_skewness=k_skewness(occ),
-            robinhood=robinhood(occ, k),
-            gini=gini(occ),
-            hub_occurrence=hub_occurrence(occ, k),
-            antihub_occurrence=antihub_occurrence(occ),
-            max_occurrence=int(np.max(occ)) if np.size(occ) else 0,
-        )
-
-    def as_dict(self) -> dict[str, float | int]:
-        return asdict(self)
-
-    def to_vector(self) -> np.ndarray:
-        return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)
-
-    @classmethod
-    def from_vector(cls, values: np.ndarray) -> HubnessMeasures:
-        kwargs = {f.name: float(v) for f, v in zip(fields(cls), values)}
-        return cls(**{**kwargs, "k": int(kwargs["k"]), "max_occurrence": int(kwargs["max_occurrence"])})
-
-
-def hubness_measures(graph: KnnGraph, k: int) -> HubnessMeasures:
-    """All hubness measures of the first k columns of ``graph``."""
-    return HubnessMeasures.from_occurrence(k_occurrence(graph, k), k)
 
 
 @dataclass(frozen=True)
@@ -118,7 +31,7 @@ class HubnessParams:
     k: int = 10
     reduction: str = "mutual_proximity_gaussian"
     candidates: int = 50
-    log_scale: bool = False
+    log_scale: bool = field(default=False, metadata=DISPLAY_ONLY)
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -220,11 +133,7 @@ def compute(data: AnalysisData, params: HubnessParams, progress: Progress) -> Hu
     if not 1 <= k < n:
         raise ValueError(f"k={k} needs 1 ≤ k < n (n = {n})")
     wanted = min(params.graph_k, n - 1)
-    graph = data.knn
-    if graph is None or graph.metric != "cosine" or graph.k < wanted:
-        from core.knn import exact_knn
-
-        graph = exact_knn(data.vectors, wanted, progress=progress)
+    graph = graph_for(data.vectors, wanted, data.knn, method="exact", progress=progress)
     occurrence = k_occurrence(graph, k)
     reduced_occurrence = occurrence
     after: dict[str, HubnessMeasures] = {}

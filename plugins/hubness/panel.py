@@ -23,47 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.hubness import MEASURES
+from core.hubness_reduction import METHOD_TITLES, METHODS
 from gui.panel_base import PanelContext, PluginPanel, plain_tooltip
 from plugins.hubness.analysis import K_CHOICES, HubnessParams, HubnessResult
-from plugins.hubness.reductions import METHOD_TITLES, METHODS
 
-MEASURES = {
-    "k_skewness": (
-        "k-skewness S_Nk",
-        "S_Nk",
-        "How lopsided the neighbour counts N_k are; above ~1.2 a few points are everybody's "
-        "neighbour (Radovanović et al., JMLR 2010).",
-    ),
-    "robinhood": (
-        "Robin Hood index",
-        "Robin Hood",
-        "Share of neighbour slots that would have to move so every point is in exactly k lists; "
-        "0 = perfectly even (Feldbauer et al. 2018).",
-    ),
-    "gini": (
-        "Gini index",
-        "Gini",
-        "Inequality of N_k, as for incomes: 0 = every point equally often a neighbour, "
-        "near 1 = a few points take all (Feldbauer & Flexer 2019).",
-    ),
-    "hub_occurrence": (
-        "Hub occurrence",
-        "Hub occ.",
-        "Share of all kNN slots taken by hubs, points in more than 2k lists "
-        "(Flexer & Schnitzer 2015).",
-    ),
-    "antihub_occurrence": (
-        "Antihub occurrence",
-        "Antihub occ.",
-        "Share of points that are nobody's neighbour (N_k = 0): search never returns them "
-        "(Radovanović et al., JMLR 2010).",
-    ),
-    "max_occurrence": (
-        "Max N_k",
-        "Max N_k",
-        "How many kNN lists the biggest hub is in; the mean is always k (Radovanović et al., JMLR 2010).",
-    ),
-}
 METHOD_HELP = {
     "mutual_proximity": "Keeps y near x only if few points are closer to both; "
     "estimated on a random sample (Schnitzer et al., JMLR 2012).",

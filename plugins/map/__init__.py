@@ -12,4 +12,5 @@ SPEC = PluginSpec(
     panel="plugins.map.panel:MapPanel",
     knn_k=14,
     placement="central",
+    warm_up="core.umap_process:warm_up",
 )

@@ -2,7 +2,7 @@
 
 UMAP (McInnes, Healy & Melville 2018, arXiv:1802.03426) is fed the shared kNN
 graph so it skips NNDescent, and runs in a worker *process*
-(:mod:`plugins.map.umap_process`): numba's layout optimisation holds the GIL
+(:mod:`core.umap_process`): numba's layout optimisation holds the GIL
 and would freeze the GUI even from a thread. A previous layout is honoured:
 placed rows start where they were, new rows at their nearest placed
 neighbour, and the result is mapped back onto the old frame, so a
@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from core.plugin_api import AnalysisData, CacheableResult, KnnGraph
+from core.knn import exact_knn, usable_graph
+from core.plugin_api import AnalysisData, CacheableResult
 from core.progress import Progress
+from core.projection import UMAP_DEFAULTS, pca_project, umap_knn
 
 #: ``ProjectionResult.method`` values; "seeded" = previous layout with new rows
 #: placed at their nearest placed neighbour (the preview of a growing map).
@@ -34,10 +36,10 @@ class MapParams:
     UMAP is fitted on ``sample_size`` random rows and the rest transformed.
     """
 
-    n_neighbors: int = 15
-    min_dist: float = 0.1
-    metric: str = "cosine"
-    random_state: int | None = 42
+    n_neighbors: int = UMAP_DEFAULTS["n_neighbors"]
+    min_dist: float = UMAP_DEFAULTS["min_dist"]
+    metric: str = UMAP_DEFAULTS["metric"]
+    random_state: int | None = UMAP_DEFAULTS["random_state"]
     sample_fit_threshold: int = 200_000
     sample_size: int = 50_000
 
@@ -85,30 +87,6 @@ class ProjectionResult(CacheableResult):
             partial=bool(arrays["partial"]),
             keeps_frame=bool(arrays.get("keeps_frame", False)),  # absent in caches from before it existed
         )
-
-
-def pca_project(X: np.ndarray, fit_rows: int = 20_000) -> np.ndarray:
-    """First two principal components of ``X`` as (n, 2) float32.
-
-    The axes come from the d×d covariance of at most ``fit_rows`` rows (a fixed
-    random sample: a preview needs no more, and 100k×384 then takes ~0.2 s);
-    every row is projected. Signs are fixed (largest loading positive) so
-    reruns give the same picture.
-    """
-    X = np.asarray(X, dtype=np.float32)
-    n = X.shape[0]
-    out = np.zeros((n, 2), dtype=np.float32)
-    if n < 2 or X.ndim != 2 or X.shape[1] == 0:
-        return out
-    mean = X.mean(axis=0, dtype=np.float64).astype(np.float32)
-    fit = X if n <= fit_rows else X[np.sort(np.random.default_rng(0).choice(n, fit_rows, replace=False))]
-    centred = fit - mean
-    _, eigvecs = np.linalg.eigh((centred.T @ centred).astype(np.float64))
-    top = eigvecs[:, ::-1][:, :2]
-    signs = np.sign(top[np.abs(top).argmax(axis=0), np.arange(top.shape[1])])
-    top = (top * np.where(signs == 0, 1.0, signs)).astype(np.float32)
-    out[:, : top.shape[1]] = X @ top - mean @ top
-    return out
 
 
 def seed_layout(
@@ -163,27 +141,13 @@ def align_to(coords: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return (design @ transform).astype(np.float32)
 
 
-def umap_knn(knn: KnnGraph, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
-    """UMAP's precomputed-kNN arrays: the shared graph excludes self, UMAP
-    expects each row's own index first with distance 0."""
-    k = n_neighbors - 1
-    n = knn.n
-    indices = np.empty((n, n_neighbors), dtype=np.int64)
-    dists = np.empty((n, n_neighbors), dtype=np.float32)
-    indices[:, 0] = np.arange(n)
-    dists[:, 0] = 0.0
-    indices[:, 1:] = knn.indices[:, :k]
-    dists[:, 1:] = np.maximum(knn.distances[:, :k], 0.0)
-    return indices, dists
-
-
 def compute(data: AnalysisData, params: MapParams, progress: Progress) -> ProjectionResult:
     """PCA preview (handed over through ``progress.partial``), then UMAP.
 
     Returns the UMAP layout, or the PCA layout with a status when there are
     too few points for UMAP (n < 4 or n <= n_neighbors).
     """
-    from plugins.map import umap_process
+    from core import umap_process  # lazy: the worker-process machinery
 
     start = time.perf_counter()
     info = asdict(params)
@@ -196,7 +160,7 @@ def compute(data: AnalysisData, params: MapParams, progress: Progress) -> Projec
             status=f"Only {n} points: UMAP needs more than {max(3, params.n_neighbors)}; showing PCA.",
         )
     sampled = n >= params.sample_fit_threshold
-    knn = None if sampled else _usable_knn(data.knn, params)
+    knn = None if sampled else usable_graph(data.knn, params.graph_k, params.metric)
     if previous is None:
         preview = ProjectionResult(pca_project(data.vectors), "pca", info, time.perf_counter() - start,
                                    status="PCA preview; UMAP is running…", partial=True)
@@ -207,8 +171,6 @@ def compute(data: AnalysisData, params: MapParams, progress: Progress) -> Projec
                                    partial=True, keeps_frame=True)
     progress.partial(preview)
     if knn is None and not sampled:
-        from core.knn import exact_knn
-
         progress(1, 3, f"Nearest neighbours of {n:,} points…")
         knn = exact_knn(data.vectors, params.graph_k, metric=params.metric)
     init = None if previous is None else seed_layout(
@@ -237,10 +199,3 @@ def _previous_layout(coords: np.ndarray | None, n: int) -> np.ndarray | None:
     if coords.shape != (n, 2) or not np.isfinite(coords).all(axis=1).any():
         return None
     return coords
-
-
-def _usable_knn(knn: KnnGraph | None, params: MapParams) -> KnnGraph | None:
-    """The shared graph if it has enough columns and the right metric."""
-    if knn is None or knn.k < params.graph_k or knn.metric != params.metric:
-        return None
-    return knn

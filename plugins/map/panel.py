@@ -2,7 +2,7 @@
 
 Colour by any label or measure, hover to read a document, click / lasso /
 box to select, search by substring or by meaning, export the figure. The
-drawing itself lives in :mod:`plugins.map.scatter`.
+drawing itself lives in :mod:`gui.scatter`.
 """
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QSizePolicy,
                                QSlider, QToolButton, QWidget)
 
+from core.projection import pca_project
 from gui.panel_base import PanelContext, PluginPanel
-from plugins.map.analysis import MapParams, ProjectionResult, pca_project
-from plugins.map.scatter import ColorGroup, ScatterView, categorical_groups, continuous_groups
-from plugins.map.selection import invert
+from gui.scatter import ColorGroup, ScatterView, categorical_groups, continuous_groups
+from gui.selection_geometry import invert
+from plugins.map.analysis import MapParams, ProjectionResult
 
 HOVER_CHARS = 300
 UMAP_TIP = ("UMAP layout (McInnes, Healy & Melville 2018, arXiv:1802.03426): nearby points have similar "

@@ -10,11 +10,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from core.knn import build_knn, exact_knn, overlap_counts, query_knn
+from core.hubness import k_occurrence
+from core.hubness_reduction import METHODS, reduce_knn_graph
+from core.knn import build_knn, exact_knn, graph_for, overlap_counts, query_knn
 from core.plugin_api import AnalysisData, KnnGraph
 from core.progress import Progress, null_progress
 
-REDUCTIONS = ("none", "mutual_proximity", "local_scaling", "nicdm", "csls")
+REDUCTIONS = ("none", *METHODS)
 TRUST_SAMPLE = 2000  # rows sampled for the panel's trustworthiness
 _BLOCK_BYTES = 128 * 2**20
 _ROW_CHUNK = 1024
@@ -60,15 +62,6 @@ class ReverseIndex:
         """(rows having ``row`` among their k nearest, ascending; ``row``'s 0-based rank in each list), int64."""
         lo, hi = self.starts[row], self.starts[row + 1]
         return self.sources[lo:hi].astype(np.int64), self.ranks[lo:hi].astype(np.int64)
-
-
-def k_occurrence(graph: KnnGraph, k: int | None = None) -> np.ndarray:
-    """k-occurrence N_k(x): how often each row appears in the others' kNN lists.
-
-    Radovanović et al., "Hubs in Space", JMLR 2010. Sums to n·k; ``k`` slices
-    the first k columns (default: all).
-    """
-    return np.bincount(graph.indices[:, :k].ravel(), minlength=graph.n).astype(np.int64)
 
 
 def pair_cosine(vectors: np.ndarray, indices: np.ndarray) -> np.ndarray:
@@ -252,19 +245,6 @@ class NeighboursResult:
     collection_names: dict[int, str] | None = None
 
 
-def _reduce(vectors: np.ndarray, graph: KnnGraph, method: str, k: int) -> KnnGraph:
-    from plugins.hubness.analysis import reduce_knn_graph  # lazy: another plugin's analysis
-
-    return reduce_knn_graph(vectors, graph, method, k)
-
-
-def _shared_graph(data: AnalysisData, k: int, progress: Progress) -> KnnGraph:
-    graph = data.knn
-    if graph is None or graph.k < k or graph.metric != "cosine":
-        graph = build_knn(data.vectors, k, "cosine", progress=progress)
-    return KnnGraph(graph.indices[:, :k], graph.distances[:, :k], graph.metric)
-
-
 def compute(data: AnalysisData, params: NeighboursParams, progress: Progress | None = None) -> NeighboursResult:
     """Neighbours (raw or hubness-reduced), map faithfulness and duplicate groups.
 
@@ -279,13 +259,15 @@ def compute(data: AnalysisData, params: NeighboursParams, progress: Progress | N
         return NeighboursResult(nothing, np.empty((data.n, 0), np.float32), np.zeros(data.n, np.int64), empty,
                                 ReverseIndex.of(nothing))
     k = min(params.k, data.n - 1)
-    candidates = _shared_graph(data, min(params.graph_k, data.n - 1), progress)
+    graph_k = min(params.graph_k, data.n - 1)
+    graph = graph_for(data.vectors, graph_k, data.knn, progress=progress)
+    candidates = KnnGraph(graph.indices[:, :graph_k], graph.distances[:, :graph_k], graph.metric)
     raw = KnnGraph(candidates.indices[:, :k], candidates.distances[:, :k], candidates.metric)
     progress(1, 4, "neighbours")
     if params.reduced == "none":
         shown, similarity = raw, 1.0 - raw.distances
     else:
-        shown = _reduce(data.vectors, candidates, params.reduced, k)
+        shown = reduce_knn_graph(data.vectors, candidates, params.reduced, k)
         similarity = pair_cosine(data.vectors, shown.indices)
     progress(2, 4, "near-duplicates")
     duplicates = near_duplicates(data.vectors, params.dup_threshold, raw, extras.get("hashes"))

@@ -18,18 +18,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.hubness_reduction import METHOD_TITLES
 from gui.panel_base import PanelContext, PluginPanel, plain_tooltip
 from gui.plain_widgets import (TextsOnDemand, elide, fill_table, plain_label, read_only_table, read_only_view,
                                 table_item, text_item)
 from plugins.neighbours.analysis import NeighboursParams, NeighboursResult
 
-REDUCTION_TITLES = {
-    "none": "Raw (cosine)",
-    "mutual_proximity": "Hubness-reduced: mutual proximity",
-    "local_scaling": "Hubness-reduced: local scaling",
-    "nicdm": "Hubness-reduced: NICDM",
-    "csls": "Hubness-reduced: CSLS",
-}
+REDUCTION_TITLES = {"none": "Raw (cosine)", **{m: f"Hubness-reduced: {title}" for m, title in METHOD_TITLES.items()}}
 TIPS = {
     "reduced": "Hubness reduction re-ranks each list with a secondary distance that discounts points "
     "close to everybody (Feldbauer & Flexer, KAIS 2019).",

@@ -1,16 +1,20 @@
 """Render a workspace's map to a figure file without a window (``export-plot``)."""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
-from core.headless import WorkspaceView, with_graph
+from commands.headless import WorkspaceView, load_view, with_graph
 from core.progress import null_progress
 from core.result_cache import load_result, save_result
+from gui.app import make_app
 from gui.figure_export import export_figure
 from gui.panel_base import PanelContext
+from plugins.map.analysis import MapParams, compute
+from plugins.map.panel import MapPanel
 
 
 def render_map(
@@ -25,9 +29,6 @@ def render_map(
 
     Writes ``out`` (.png/.svg/.pdf) plus ``<stem>.csv`` and ``<stem>.manifest.json``.
     """
-    from plugins.map.analysis import MapParams, compute
-    from plugins.map.panel import MapPanel
-
     params = MapParams()
     try:
         result = load_result(view.store, "map", view.key, params)
@@ -56,3 +57,12 @@ def render_map(
             QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
     finally:
         view.store.close()
+
+
+def export_plot_command(args: argparse.Namespace) -> int:
+    """``export-plot``: render the map offscreen and write the figure with its data and manifest."""
+    make_app()
+    view = load_view(args.workspace, args.collection, args.model)
+    path = render_map(view, args.out, color_by=args.color_by, width=args.width, dpi=args.dpi, title=args.title)
+    print(f"Wrote {path}")
+    return 0

@@ -1,6 +1,6 @@
 """The headless command line: the same pipeline and analyses as the app, for
 scripts and servers. Commands that need Qt (the GUI, figure export) are handed
-in by ``main.py`` so that ``core`` never imports the GUI."""
+in by ``main.py``, so a command that needs no Qt never imports it."""
 from __future__ import annotations
 
 import argparse
@@ -258,14 +258,14 @@ def _embed_on_ray(store, args: argparse.Namespace, collection_ids: Sequence[int]
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from core.headless import analyze_workspace
+    from commands.headless import analyze_workspace
 
     print(json.dumps(analyze_workspace(args.workspace, args.collection, args.model, args.k), indent=2))
     return 0
 
 
 def cmd_neighbors(args: argparse.Namespace) -> int:
-    from core.headless import neighbours_of_query
+    from commands.headless import neighbours_of_query
 
     hits = neighbours_of_query(args.workspace, args.query, args.collection, args.model, args.k)
     if args.json:
@@ -284,7 +284,7 @@ def cmd_install_desktop(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from plugins.compare.analysis import compare_workspace
+    from commands.headless import compare_workspace
 
     print(json.dumps(compare_workspace(args.workspace, args.a, args.b, args.k, args.collection), indent=2))
     return 0

@@ -114,7 +114,7 @@ def run_umap(
     init : (n, 2) array or None
         Starting layout (None: spectral).
     params : dict
-        ``MapParams`` fields (n_neighbors, min_dist, metric, random_state).
+        UMAP settings (n_neighbors, min_dist, metric, random_state; see ``core.projection.UMAP_DEFAULTS``).
     sample : row numbers or None
         Fit on these rows only and ``transform`` the others (knn ignored).
     progress : Progress, optional

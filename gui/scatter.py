@@ -16,7 +16,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QGraphicsRectItem, QWidget
 
-from plugins.map.selection import points_in_polygon, points_in_rect
+from gui.selection_geometry import points_in_polygon, points_in_rect
 
 #: visible points above which "auto" render mode draws a density image
 DENSITY_THRESHOLD = 200_000

@@ -1,5 +1,5 @@
 """Headless access to a workspace: the rows of a collection, the geometry report,
-and a semantic query — what the CLI prints and scripts call."""
+the comparison of two models and a semantic query — what the CLI prints and scripts call."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,10 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from core.compare import SpaceCache, aligned_vectors
 from core.knn_cache import KnnCache
 from core.plugin_api import AnalysisData
 from core.progress import null_progress
 from core.store import Store, data_key
+from plugins.compare.analysis import CompareParams, compare_pair
 
 
 @dataclass(frozen=True)
@@ -96,5 +98,47 @@ def neighbours_of_query(
              "collection": table["collection"][r], "text": table["text"][r]}
             for r in range(len(doc_ids))
         ]
+    finally:
+        view.store.close()
+
+
+def compare_workspace(
+    workspace: str, model_a: str | None, model_b: str, k: int = 10, collection: str | None = None
+) -> dict[str, Any]:
+    """``compare`` command: CKA, kNN overlap and per-space measures as a JSON-able dict.
+
+    ``model_a`` defaults to the first other model with vectors for the
+    collections. Graphs are cached in the workspace: a second run skips the kNN
+    search.
+    """
+    view = load_view(workspace, collection, model_a)
+    try:
+        store = view.store
+        models = {m.name: m.id for m in store.models()}
+        if model_b not in models:
+            raise LookupError(f"no model named {model_b!r} (models: {', '.join(models)})")
+        ids = [c.id for c in store.collections() if c.name in view.collection_names]
+        name_a, (doc_ids, cols, vectors) = view.model_name, (view.data.doc_ids, view.data.collection_ids, view.data.vectors)
+        if model_a is None and name_a == model_b:
+            others = [s.model_name for s in store.embedding_sets()
+                      if s.collection_id in ids and s.n_embedded > 0 and s.model_name != model_b]
+            if not others:
+                raise LookupError(f"only {model_b!r} has vectors for these collections: nothing to compare it with")
+            name_a = others[0]
+            doc_ids, cols, vectors = store.load_vectors(ids, models[name_a])
+        other_ids, _, other = store.load_vectors(ids, models[model_b])
+        aligned = aligned_vectors(doc_ids, other_ids, other)
+        both = int(np.isfinite(aligned).all(axis=1).sum())
+        if both < 3:
+            raise LookupError(f"only {both} documents have vectors under both {name_a!r} and {model_b!r}")
+        data = AnalysisData(vectors, doc_ids, cols, extras={
+            "spaces": {model_b: aligned}, "model_name": name_a, "space_cache": SpaceCache(store),
+            "space_model_ids": {name_a: models[name_a], model_b: models[model_b]}})
+        pair = compare_pair(data, model_b, CompareParams(k=k, layout="pca"), null_progress())
+        return {
+            "models": {"a": name_a, "b": model_b}, "collections": view.collection_names,
+            "n": pair.n, "k": pair.k, "cka": pair.cka, "knn_overlap_mean": pair.overlap_mean,
+            "a": pair.measures_a.as_dict(), "b": pair.measures_b.as_dict(),
+        }
     finally:
         view.store.close()
