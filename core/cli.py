@@ -104,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--dpi", type=int, default=300)
     export.add_argument("--title")
 
+    html_map = sub.add_parser("export-html", help="write the map as one interactive HTML file that opens in any browser, offline")
+    html_map.add_argument("--workspace", required=True)
+    html_map.add_argument("--collection")
+    html_map.add_argument("--model", default=None)
+    html_map.add_argument("--out", required=True, help="output .html file")
+    html_map.add_argument("--color-by", default="collection")
+    html_map.add_argument("--title")
+
     compare = sub.add_parser("compare", help="compare two embedding sets of the same documents (CKA, kNN overlap) as JSON")
     compare.add_argument("--workspace", required=True)
     compare.add_argument("--a", default=None, help="model name of the first set (default: the first with vectors)")
@@ -151,6 +159,7 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
         "ingest": cmd_ingest, "embed": cmd_embed, "analyze": cmd_analyze, "neighbors": cmd_neighbors, "install-desktop": cmd_install_desktop,
         "compare": cmd_compare, "import-vectors": cmd_import_vectors, "export-set": cmd_export_set,
         "export-collection": cmd_export_collection, "import-collection": cmd_import_collection,
+        "export-html": cmd_export_html,
     }
     handlers.update(qt_handlers or {})
     command = args.command or "gui"
@@ -273,6 +282,14 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
     else:
         for hit in hits:
             print(f"{hit['rank']:>3}  {hit['similarity']:.3f}  [{hit['collection']}]  {hit['text'][:120]}")
+    return 0
+
+
+def cmd_export_html(args: argparse.Namespace) -> int:
+    from core.headless import export_html, load_view
+
+    path = export_html(load_view(args.workspace, args.collection, args.model), args.out, args.color_by, args.title)
+    print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB): open it in any web browser")
     return 0
 
 

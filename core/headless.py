@@ -3,6 +3,7 @@ and a semantic query — what the CLI prints and scripts call."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from core.knn_cache import KnnCache
 from core.plugin_api import AnalysisData
 from core.progress import null_progress
+from core.result_cache import load_result, save_result
 from core.store import Store, data_key
 
 
@@ -56,6 +58,42 @@ def with_graph(view: WorkspaceView, k: int) -> AnalysisData:
     """The view's data with the shared kNN graph (cached in the workspace)."""
     graph = KnnCache(view.store).get(view.key, view.data.vectors, k)
     return AnalysisData(view.data.vectors, view.data.doc_ids, view.data.collection_ids, knn=graph)
+
+
+def map_result(view: WorkspaceView, params: Any) -> Any:
+    """The saved projection of the view under ``params`` (a MapParams), else one computed and saved now."""
+    from plugins.map.analysis import compute
+
+    result = load_result(view.store, "map", view.key, params)
+    if result is None:
+        result = compute(with_graph(view, params.graph_k), params, null_progress())
+        save_result(view.store, "map", view.key, params, result)
+    return result
+
+
+def export_html(view: WorkspaceView, out: str | Path, color_by: str = "collection", title: str | None = None) -> Path:
+    """Write the view's map as one self-contained interactive HTML page (``export-html``).
+
+    Hover shows the ``title`` column when the documents have one, else the text's start.
+    """
+    from core.html_map import HtmlMap, write_html_map
+    from plugins.map.analysis import MapParams
+
+    try:
+        if color_by not in view.labels:
+            raise LookupError(f"cannot colour by {color_by!r}; choose one of: {', '.join(view.labels)}")
+        result = map_result(view, MapParams())
+        texts = view.store.texts(view.data.doc_ids)
+        titles = [str(t) for t in view.labels["title"]] if "title" in view.labels else texts
+        spec = HtmlMap(
+            xy=result.coords, titles=titles, snippets=texts, color_name=color_by, color_values=view.labels[color_by],
+            title=title or ", ".join(view.collection_names),
+            manifest={"workspace": str(view.store.path), "collections": view.collection_names, "model": view.model_name,
+                      "projection": result.method, "projection_params": result.params, "n_points": view.data.n},
+        )
+        return write_html_map(spec, out)
+    finally:
+        view.store.close()
 
 
 def analyze_workspace(workspace: str, collection: str | None, model: str | None, k: int = 10) -> dict[str, Any]:

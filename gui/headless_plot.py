@@ -6,9 +6,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
-from core.headless import WorkspaceView, with_graph
-from core.progress import null_progress
-from core.result_cache import load_result, save_result
+from core.headless import WorkspaceView, map_result
 from gui.figure_export import export_figure
 from gui.panel_base import PanelContext
 
@@ -25,15 +23,12 @@ def render_map(
 
     Writes ``out`` (.png/.svg/.pdf) plus ``<stem>.csv`` and ``<stem>.manifest.json``.
     """
-    from plugins.map.analysis import MapParams, compute
+    from plugins.map.analysis import MapParams
     from plugins.map.panel import MapPanel
 
     params = MapParams()
     try:
-        result = load_result(view.store, "map", view.key, params)
-        if result is None:
-            result = compute(with_graph(view, params.graph_k), params, null_progress())
-            save_result(view.store, "map", view.key, params, result)
+        result = map_result(view, params)
         context = PanelContext(text_lookup=lambda rows: view.store.texts(view.data.doc_ids[rows]))
         context.set_data(
             view.data.n,
