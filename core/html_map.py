@@ -68,12 +68,18 @@ def _clip(text: str, limit: int) -> str:
 
 
 def hover_texts(titles: Sequence[str], snippets: Sequence[str]) -> list[str]:
-    """Escaped hover text per point: a bold title over a snippet of the document."""
+    """Escaped hover text per point: a bold title over a snippet of the document.
+
+    Where the title is only the document's own beginning (no title column), the snippet
+    alone is shown: the same words twice would only make the file larger.
+    """
     out = []
     for title, snippet in zip(titles, snippets):
-        head = html.escape(_clip(title, TITLE_CHARS))
-        body = html.escape(_clip(snippet, SNIPPET_CHARS))
-        out.append(f"<b>{head}</b><br>{body}" if head and body and head != body else f"<b>{head or body}</b>")
+        head, body = _clip(title, TITLE_CHARS), _clip(snippet, SNIPPET_CHARS)
+        if not head or body.startswith(head.rstrip("…")):
+            out.append(html.escape(body))
+        else:
+            out.append(f"<b>{html.escape(head)}</b><br>{html.escape(body)}")
     return out
 
 
