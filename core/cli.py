@@ -112,6 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
     html_map.add_argument("--color-by", default="collection")
     html_map.add_argument("--title")
 
+    robust = sub.add_parser("robustness", help="how truncating or quantising the vectors changes each document's neighbours (JSON)")
+    robust.add_argument("--workspace", required=True)
+    robust.add_argument("--collection")
+    robust.add_argument("--model", default=None)
+    robust.add_argument("-k", type=_positive_int, default=10)
+    robust.add_argument("--dims", type=_int_list, default=(256, 128, 64, 32), help="truncation ladder, e.g. 256,128,64")
+    robust.add_argument("--quant", type=_name_list, default=("int8", "binary"), help="int8, binary, or both (comma-separated)")
+    robust.add_argument("--sample", type=_positive_int, default=5_000, help="documents evaluated (a seeded sample above this)")
+    robust.add_argument("--json", action="store_true", help="print JSON (the default output)")
+
     compare = sub.add_parser("compare", help="compare two embedding sets of the same documents (CKA, kNN overlap) as JSON")
     compare.add_argument("--workspace", required=True)
     compare.add_argument("--a", default=None, help="model name of the first set (default: the first with vectors)")
@@ -159,7 +169,7 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
         "ingest": cmd_ingest, "embed": cmd_embed, "analyze": cmd_analyze, "neighbors": cmd_neighbors, "install-desktop": cmd_install_desktop,
         "compare": cmd_compare, "import-vectors": cmd_import_vectors, "export-set": cmd_export_set,
         "export-collection": cmd_export_collection, "import-collection": cmd_import_collection,
-        "export-html": cmd_export_html,
+        "export-html": cmd_export_html, "robustness": cmd_robustness,
     }
     handlers.update(qt_handlers or {})
     command = args.command or "gui"
@@ -282,6 +292,33 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
     else:
         for hit in hits:
             print(f"{hit['rank']:>3}  {hit['similarity']:.3f}  [{hit['collection']}]  {hit['text'][:120]}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    return tuple(_positive_int(part) for part in text.split(",") if part.strip())
+
+
+def _name_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def cmd_robustness(args: argparse.Namespace) -> int:
+    from core.headless import robustness_report
+
+    try:
+        report = robustness_report(args.workspace, args.collection, args.model, args.k, args.dims, args.quant, args.sample)
+    except ValueError as exc:  # an unknown quantisation, or k not below the number of documents
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2))
     return 0
 
 

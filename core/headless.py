@@ -116,6 +116,21 @@ def analyze_workspace(workspace: str, collection: str | None, model: str | None,
         view.store.close()
 
 
+def robustness_report(workspace: str, collection: str | None, model: str | None, k: int,
+                      dims: tuple[int, ...], quantisations: tuple[str, ...], sample: int) -> dict[str, Any]:
+    """k-NN agreement of truncated and quantised forms of the set with its float32 space, as JSON."""
+    from plugins.robustness.analysis import RobustnessParams
+    from plugins.robustness.analysis import compute as robustness
+
+    view = load_view(workspace, collection, model)
+    try:
+        params = RobustnessParams(k=k, dims=dims, quantisations=quantisations, sample=sample)
+        report = robustness(view.data, params, null_progress()).as_dict()
+        return {"model": view.model_name, "dim": int(view.data.vectors.shape[1]), **report}
+    finally:
+        view.store.close()
+
+
 def neighbours_of_query(
     workspace: str, query: str, collection: str | None = None, model: str | None = None, k: int = 10
 ) -> list[dict[str, Any]]:
