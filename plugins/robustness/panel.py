@@ -25,6 +25,11 @@ VARIANT_TIPS = (
 )
 
 
+def _search_time(ms: float) -> QTableWidgetItem:
+    """The time per query; the float32 lists come from the shared graph when the view has one (no search timed)."""
+    return table_item(ms) if np.isfinite(ms) else table_item("shared graph")
+
+
 class RobustnessPanel(PluginPanel):
     """Curves of k-NN agreement vs bytes per vector; colour the map by one variant's agreement."""
 
@@ -79,7 +84,7 @@ class RobustnessPanel(PluginPanel):
         self.summary.setText(f"k = {result.k}; {result.rows.size:,} of {result.per_row.shape[1]:,} documents evaluated"
                              + (" (a seeded sample)" if result.rows.size < result.per_row.shape[1] else ""))
         fill_table(self.variants, [[table_item(v.name), table_item(f"{v.bytes_per_vector:g}"), table_item(v.jaccard),
-                                    table_item(v.recall), table_item(v.search_ms)] for v in result.variants])
+                                    table_item(v.recall), _search_time(v.search_ms)] for v in result.variants])
         self._draw()
         self._fill_worst()
 
