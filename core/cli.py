@@ -122,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     robust.add_argument("--sample", type=_positive_int, default=5_000, help="documents evaluated (a seeded sample above this)")
     robust.add_argument("--json", action="store_true", help="print JSON (the default output)")
 
+    langs = sub.add_parser("languages", help="how much of the space encodes language, and what removing it changes (JSON)")
+    langs.add_argument("--workspace", required=True)
+    langs.add_argument("--collection")
+    langs.add_argument("--model", default=None)
+    langs.add_argument("--column", default="", help="column holding each document's language (default: language, lang…)")
+    langs.add_argument("--pair-column", default="", help="column whose equal values mark translations of one text")
+    langs.add_argument("--correction", choices=("centroids", "subspace"), default="centroids")
+    langs.add_argument("--json", action="store_true", help="print JSON (the default output)")
+
     compare = sub.add_parser("compare", help="compare two embedding sets of the same documents (CKA, kNN overlap) as JSON")
     compare.add_argument("--workspace", required=True)
     compare.add_argument("--a", default=None, help="model name of the first set (default: the first with vectors)")
@@ -169,7 +178,7 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
         "ingest": cmd_ingest, "embed": cmd_embed, "analyze": cmd_analyze, "neighbors": cmd_neighbors, "install-desktop": cmd_install_desktop,
         "compare": cmd_compare, "import-vectors": cmd_import_vectors, "export-set": cmd_export_set,
         "export-collection": cmd_export_collection, "import-collection": cmd_import_collection,
-        "export-html": cmd_export_html, "robustness": cmd_robustness,
+        "export-html": cmd_export_html, "robustness": cmd_robustness, "languages": cmd_languages,
     }
     handlers.update(qt_handlers or {})
     command = args.command or "gui"
@@ -316,6 +325,19 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     try:
         report = robustness_report(args.workspace, args.collection, args.model, args.k, args.dims, args.quant, args.sample)
     except ValueError as exc:  # an unknown quantisation, or k not below the number of documents
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_languages(args: argparse.Namespace) -> int:
+    from core.headless import languages_report
+
+    try:
+        report = languages_report(args.workspace, args.collection, args.model, args.column, args.pair_column,
+                                  args.correction)
+    except ValueError as exc:  # fewer than two languages, or too few documents
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(report, indent=2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -116,19 +116,39 @@ def analyze_workspace(workspace: str, collection: str | None, model: str | None,
         view.store.close()
 
 
+def view_report(workspace: str, collection: str | None, model: str | None,
+                measure: Callable[[WorkspaceView], dict[str, Any]]) -> dict[str, Any]:
+    """``measure`` of the view of ``collection`` under ``model`` as JSON, with the model, n and dimension."""
+    view = load_view(workspace, collection, model)
+    try:
+        return {"model": view.model_name, "n": view.data.n, "dim": int(view.data.vectors.shape[1]), **measure(view)}
+    finally:
+        view.store.close()
+
+
 def robustness_report(workspace: str, collection: str | None, model: str | None, k: int,
                       dims: tuple[int, ...], quantisations: tuple[str, ...], sample: int) -> dict[str, Any]:
     """k-NN agreement of truncated and quantised forms of the set with its float32 space, as JSON."""
     from plugins.robustness.analysis import RobustnessParams
     from plugins.robustness.analysis import compute as robustness
 
-    view = load_view(workspace, collection, model)
-    try:
-        params = RobustnessParams(k=k, dims=dims, quantisations=quantisations, sample=sample)
-        report = robustness(view.data, params, null_progress()).as_dict()
-        return {"model": view.model_name, "dim": int(view.data.vectors.shape[1]), **report}
-    finally:
-        view.store.close()
+    params = RobustnessParams(k=k, dims=dims, quantisations=quantisations, sample=sample)
+    return view_report(workspace, collection, model, lambda view: robustness(view.data, params, null_progress()).as_dict())
+
+
+def languages_report(workspace: str, collection: str | None, model: str | None, column: str,
+                     pair_column: str, correction: str) -> dict[str, Any]:
+    """How much of the space encodes language, before and after removing it, as JSON."""
+    from plugins.languages.analysis import LanguagesParams
+    from plugins.languages.analysis import compute as languages
+
+    params = LanguagesParams(column=column, pair_column=pair_column, correction=correction)
+
+    def measure(view: WorkspaceView) -> dict[str, Any]:
+        data = AnalysisData(view.data.vectors, view.data.doc_ids, view.data.collection_ids, extras={"labels": view.labels})
+        return languages(data, params, null_progress()).as_dict()
+
+    return view_report(workspace, collection, model, measure)
 
 
 def neighbours_of_query(
