@@ -23,7 +23,7 @@ import traceback  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
-from bench import compare_bench, encoding, gpu, graph, lookup, measures, ray_bench, render, scale, window  # noqa: E402
+from bench import compare_bench, encoding, export_bench, gpu, graph, lookup, measures, ray_bench, render, robustness_bench, scale, window  # noqa: E402
 from bench.common import ROOT, BenchSkipped, Figure  # noqa: E402
 
 #: name -> (runner(quick) -> figures, what it measures)
@@ -40,9 +40,13 @@ BENCHMARKS: dict[str, tuple[Callable[[bool], list[Figure]], str]] = {
     "compare": (compare_bench.run, "CKA and kNN overlap of two spaces at 100k"),
     "ray": (ray_bench.run, "Ray engine vs in-process embed_pending; Parquet round trip"),
     "scale": (scale.run, "open a 10M x 384 workspace as a random sample"),
+    "robustness": (robustness_bench.run, "truncation/quantisation agreement of 100k x 384"),
+    "export": (export_bench.run, "map export: PNG, SVG, PDF and HTML time and file size"),
     "gpu": (gpu.run, "CUDA encoding: pipeline vs bare script, fp16 vs CPU, device pool, OOM fallback"),
 }
 DEFAULT_OUT = ROOT / "bench" / "results"
+#: quick runs write here unless --out says otherwise, so they never replace the committed full results
+QUICK_OUT = DEFAULT_OUT / "quick"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,10 +56,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"run only these: {', '.join(BENCHMARKS)}")
     parser.add_argument("--skip", nargs="+", choices=list(BENCHMARKS), default=[], metavar="NAME",
                         help="leave these out (listed as skipped in the results)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for latest.json and latest.md")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"folder for latest.json and latest.md (default: {DEFAULT_OUT.relative_to(ROOT)}, "
+                             f"quick runs {QUICK_OUT.relative_to(ROOT)})")
     parser.add_argument("--update", action="store_true",
                         help="keep the other benchmarks' results already in --out (same suite), replace these")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = QUICK_OUT if args.quick else DEFAULT_OUT
+    return args
 
 
 def machine() -> dict[str, Any]:

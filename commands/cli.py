@@ -104,6 +104,33 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--dpi", type=int, default=300)
     export.add_argument("--title")
 
+    html_map = sub.add_parser("export-html", help="write the map as one interactive HTML file that opens in any browser, offline")
+    html_map.add_argument("--workspace", required=True)
+    html_map.add_argument("--collection")
+    html_map.add_argument("--model", default=None)
+    html_map.add_argument("--out", required=True, help="output .html file")
+    html_map.add_argument("--color-by", default="collection")
+    html_map.add_argument("--title")
+
+    robust = sub.add_parser("robustness", help="how truncating or quantising the vectors changes each document's neighbours (JSON)")
+    robust.add_argument("--workspace", required=True)
+    robust.add_argument("--collection")
+    robust.add_argument("--model", default=None)
+    robust.add_argument("-k", type=_positive_int, default=10)
+    robust.add_argument("--dims", type=_int_list, default=(256, 128, 64, 32), help="truncation ladder, e.g. 256,128,64")
+    robust.add_argument("--quant", type=_name_list, default=("int8", "binary"), help="int8, binary, or both (comma-separated)")
+    robust.add_argument("--sample", type=_positive_int, default=5_000, help="documents evaluated (a seeded sample above this)")
+    robust.add_argument("--json", action="store_true", help="print JSON (the default output)")
+
+    langs = sub.add_parser("languages", help="how much of the space encodes language, and what removing it changes (JSON)")
+    langs.add_argument("--workspace", required=True)
+    langs.add_argument("--collection")
+    langs.add_argument("--model", default=None)
+    langs.add_argument("--column", default="", help="column holding each document's language (default: language, lang…)")
+    langs.add_argument("--pair-column", default="", help="column whose equal values mark translations of one text")
+    langs.add_argument("--correction", choices=("centroids", "subspace"), default="centroids")
+    langs.add_argument("--json", action="store_true", help="print JSON (the default output)")
+
     compare = sub.add_parser("compare", help="compare two embedding sets of the same documents (CKA, kNN overlap) as JSON")
     compare.add_argument("--workspace", required=True)
     compare.add_argument("--a", default=None, help="model name of the first set (default: the first with vectors)")
@@ -151,6 +178,7 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
         "ingest": cmd_ingest, "embed": cmd_embed, "analyze": cmd_analyze, "neighbors": cmd_neighbors, "install-desktop": cmd_install_desktop,
         "compare": cmd_compare, "import-vectors": cmd_import_vectors, "export-set": cmd_export_set,
         "export-collection": cmd_export_collection, "import-collection": cmd_import_collection,
+        "export-html": cmd_export_html, "robustness": cmd_robustness, "languages": cmd_languages,
     }
     handlers.update(qt_handlers or {})
     command = args.command or "gui"
@@ -273,6 +301,54 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
     else:
         for hit in hits:
             print(f"{hit['rank']:>3}  {hit['similarity']:.3f}  [{hit['collection']}]  {hit['text'][:120]}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    return tuple(_positive_int(part) for part in text.split(",") if part.strip())
+
+
+def _name_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def cmd_robustness(args: argparse.Namespace) -> int:
+    from commands.headless import robustness_report
+
+    try:
+        report = robustness_report(args.workspace, args.collection, args.model, args.k, args.dims, args.quant, args.sample)
+    except ValueError as exc:  # an unknown quantisation, or k not below the number of documents
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_languages(args: argparse.Namespace) -> int:
+    from commands.headless import languages_report
+
+    try:
+        report = languages_report(args.workspace, args.collection, args.model, args.column, args.pair_column,
+                                  args.correction)
+    except ValueError as exc:  # fewer than two languages, or too few documents
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_export_html(args: argparse.Namespace) -> int:
+    from commands.headless import export_html, load_view
+
+    path = export_html(load_view(args.workspace, args.collection, args.model), args.out, args.color_by, args.title)
+    print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB): open it in any web browser")
     return 0
 
 

@@ -7,13 +7,11 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
-from commands.headless import WorkspaceView, load_view, with_graph
-from core.progress import null_progress
-from core.result_cache import load_result, save_result
+from commands.headless import WorkspaceView, load_view, map_result
 from gui.app import make_app
 from gui.figure_export import export_figure
 from gui.panel_base import PanelContext
-from plugins.map.analysis import MapParams, compute
+from plugins.map.analysis import MapParams
 from plugins.map.panel import MapPanel
 
 
@@ -31,10 +29,7 @@ def render_map(
     """
     params = MapParams()
     try:
-        result = load_result(view.store, "map", view.key, params)
-        if result is None:
-            result = compute(with_graph(view, params.graph_k), params, null_progress())
-            save_result(view.store, "map", view.key, params, result)
+        result = map_result(view, params)
         context = PanelContext(text_lookup=lambda rows: view.store.texts(view.data.doc_ids[rows]))
         context.set_data(
             view.data.n,

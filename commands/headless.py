@@ -3,7 +3,8 @@ the comparison of two models and a semantic query — what the CLI prints and sc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from core.compare import SpaceCache, aligned_vectors
 from core.knn_cache import KnnCache
 from core.plugin_api import AnalysisData
 from core.progress import null_progress
+from core.result_cache import load_result, save_result
 from core.store import Store, data_key
 from plugins.compare.analysis import CompareParams, compare_pair
 
@@ -60,6 +62,42 @@ def with_graph(view: WorkspaceView, k: int) -> AnalysisData:
     return AnalysisData(view.data.vectors, view.data.doc_ids, view.data.collection_ids, knn=graph)
 
 
+def map_result(view: WorkspaceView, params: Any) -> Any:
+    """The saved projection of the view under ``params`` (a MapParams), else one computed and saved now."""
+    from plugins.map.analysis import compute
+
+    result = load_result(view.store, "map", view.key, params)
+    if result is None:
+        result = compute(with_graph(view, params.graph_k), params, null_progress())
+        save_result(view.store, "map", view.key, params, result)
+    return result
+
+
+def export_html(view: WorkspaceView, out: str | Path, color_by: str = "collection", title: str | None = None) -> Path:
+    """Write the view's map as one self-contained interactive HTML page (``export-html``).
+
+    Hover shows the ``title`` column when the documents have one, else the text's start.
+    """
+    from core.html_map import HtmlMap, write_html_map
+    from plugins.map.analysis import MapParams
+
+    try:
+        if color_by not in view.labels:
+            raise LookupError(f"cannot colour by {color_by!r}; choose one of: {', '.join(view.labels)}")
+        result = map_result(view, MapParams())
+        texts = view.store.texts(view.data.doc_ids)
+        titles = [str(t) for t in view.labels["title"]] if "title" in view.labels else texts
+        spec = HtmlMap(
+            xy=result.coords, titles=titles, snippets=texts, color_name=color_by, color_values=view.labels[color_by],
+            title=title or ", ".join(view.collection_names),
+            manifest={"workspace": str(view.store.path), "collections": view.collection_names, "model": view.model_name,
+                      "projection": result.method, "projection_params": result.params, "n_points": view.data.n},
+        )
+        return write_html_map(spec, out)
+    finally:
+        view.store.close()
+
+
 def analyze_workspace(workspace: str, collection: str | None, model: str | None, k: int = 10) -> dict[str, Any]:
     """Every hubness, anisotropy and intrinsic-dimension measure as one JSON-able dict."""
     from plugins.anisotropy.analysis import AnisotropyParams
@@ -78,6 +116,41 @@ def analyze_workspace(workspace: str, collection: str | None, model: str | None,
         return out
     finally:
         view.store.close()
+
+
+def view_report(workspace: str, collection: str | None, model: str | None,
+                measure: Callable[[WorkspaceView], dict[str, Any]]) -> dict[str, Any]:
+    """``measure`` of the view of ``collection`` under ``model`` as JSON, with the model, n and dimension."""
+    view = load_view(workspace, collection, model)
+    try:
+        return {"model": view.model_name, "n": view.data.n, "dim": int(view.data.vectors.shape[1]), **measure(view)}
+    finally:
+        view.store.close()
+
+
+def robustness_report(workspace: str, collection: str | None, model: str | None, k: int,
+                      dims: tuple[int, ...], quantisations: tuple[str, ...], sample: int) -> dict[str, Any]:
+    """k-NN agreement of truncated and quantised forms of the set with its float32 space, as JSON."""
+    from plugins.robustness.analysis import RobustnessParams
+    from plugins.robustness.analysis import compute as robustness
+
+    params = RobustnessParams(k=k, dims=dims, quantisations=quantisations, sample=sample)
+    return view_report(workspace, collection, model, lambda view: robustness(view.data, params, null_progress()).as_dict())
+
+
+def languages_report(workspace: str, collection: str | None, model: str | None, column: str,
+                     pair_column: str, correction: str) -> dict[str, Any]:
+    """How much of the space encodes language, before and after removing it, as JSON."""
+    from plugins.languages.analysis import LanguagesParams
+    from plugins.languages.analysis import compute as languages
+
+    params = LanguagesParams(column=column, pair_column=pair_column, correction=correction)
+
+    def measure(view: WorkspaceView) -> dict[str, Any]:
+        data = AnalysisData(view.data.vectors, view.data.doc_ids, view.data.collection_ids, extras={"labels": view.labels})
+        return languages(data, params, null_progress()).as_dict()
+
+    return view_report(workspace, collection, model, measure)
 
 
 def neighbours_of_query(

@@ -3,6 +3,7 @@ and one tiny real benchmark (exact kNN against scikit-learn)."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import numpy as np
 import pytest
@@ -135,3 +136,10 @@ def test_gpu_benchmark_is_skipped_without_cuda(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(BenchSkipped, match="no CUDA"):
         gpu.run(quick=True)
+
+
+def test_a_quick_run_never_replaces_the_committed_full_results():
+    """Quick figures (small n) go to bench/results/quick/ unless --out says otherwise; full runs to bench/results/."""
+    assert run.parse_args(["--quick"]).out == run.QUICK_OUT != run.DEFAULT_OUT
+    assert run.parse_args([]).out == run.DEFAULT_OUT
+    assert subprocess.run(["git", "check-ignore", "-q", str(run.QUICK_OUT / "latest.json")], cwd=run.ROOT).returncode == 0
