@@ -131,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     langs.add_argument("--correction", choices=("centroids", "subspace"), default="centroids")
     langs.add_argument("--json", action="store_true", help="print JSON (the default output)")
 
+    layers = sub.add_parser("layers", help="the geometry of every layer of the model, over a sample of the documents (JSON)")
+    layers.add_argument("--workspace", required=True)
+    layers.add_argument("--collection")
+    layers.add_argument("--model", default=None, help="the embedding set's model (default: the first with vectors)")
+    layers.add_argument("--sample", type=_positive_int, default=2_000, help="documents embedded from every layer")
+    layers.add_argument("-k", type=_positive_int, default=10)
+    layers.add_argument("--json", action="store_true", help="print JSON (the default output)")
+
     compare = sub.add_parser("compare", help="compare two embedding sets of the same documents (CKA, kNN overlap) as JSON")
     compare.add_argument("--workspace", required=True)
     compare.add_argument("--a", default=None, help="model name of the first set (default: the first with vectors)")
@@ -178,7 +186,7 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
         "ingest": cmd_ingest, "embed": cmd_embed, "analyze": cmd_analyze, "neighbors": cmd_neighbors, "install-desktop": cmd_install_desktop,
         "compare": cmd_compare, "import-vectors": cmd_import_vectors, "export-set": cmd_export_set,
         "export-collection": cmd_export_collection, "import-collection": cmd_import_collection,
-        "export-html": cmd_export_html, "robustness": cmd_robustness, "languages": cmd_languages,
+        "export-html": cmd_export_html, "robustness": cmd_robustness, "languages": cmd_languages, "layers": cmd_layers,
     }
     handlers.update(qt_handlers or {})
     command = args.command or "gui"
@@ -338,6 +346,18 @@ def cmd_languages(args: argparse.Namespace) -> int:
         report = languages_report(args.workspace, args.collection, args.model, args.column, args.pair_column,
                                   args.correction)
     except ValueError as exc:  # fewer than two languages, or too few documents
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    from commands.headless import layers_report
+
+    try:
+        report = layers_report(args.workspace, args.collection, args.model, args.sample, args.k)
+    except ValueError as exc:  # a model without layers (hashing, static, imported), or too few documents
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(report, indent=2))

@@ -153,6 +153,21 @@ def languages_report(workspace: str, collection: str | None, model: str | None, 
     return view_report(workspace, collection, model, measure)
 
 
+def layers_report(workspace: str, collection: str | None, model: str | None, sample: int, k: int) -> dict[str, Any]:
+    """The geometry of every layer of the set's model over a seeded sample of its documents, as JSON."""
+    from plugins.layers.analysis import LayersParams
+    from plugins.layers.analysis import compute as layers
+
+    params = LayersParams(sample=sample, k=k)
+
+    def measure(view: WorkspaceView) -> dict[str, Any]:
+        extras = {"model_name": view.model_name, "texts": view.store.texts}
+        data = AnalysisData(view.data.vectors, view.data.doc_ids, view.data.collection_ids, extras=extras)
+        return layers(data, params, null_progress()).as_dict()
+
+    return view_report(workspace, collection, model, measure)
+
+
 def neighbours_of_query(
     workspace: str, query: str, collection: str | None = None, model: str | None = None, k: int = 10
 ) -> list[dict[str, Any]]:

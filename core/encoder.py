@@ -16,7 +16,7 @@ import re
 import sys
 import threading
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -216,6 +216,11 @@ class SentenceTransformerEncoder:
             self.device = device
             self._count_tokens = _token_counter(model.tokenizer)
             self._model = model
+
+    def sentence_transformer(self) -> Any:
+        """The loaded ``SentenceTransformer`` itself (for work beyond ``encode``, e.g. every layer)."""
+        self.load()
+        return self._model
 
     def close(self) -> None:
         """Stop the multi-device worker processes, if any."""
