@@ -23,7 +23,7 @@ import traceback  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
-from bench import compare_bench, encoding, export_bench, gpu, graph, layers_bench, lookup, measures, ray_bench, render, robustness_bench, scale, window  # noqa: E402
+from bench import compare_bench, encoding, export_bench, gpu, graph, languages_bench, layers_bench, lookup, measures, ray_bench, render, robustness_bench, scale, window  # noqa: E402
 from bench.common import ROOT, BenchSkipped, Figure  # noqa: E402
 
 #: name -> (runner(quick) -> figures, what it measures)
@@ -42,6 +42,7 @@ BENCHMARKS: dict[str, tuple[Callable[[bool], list[Figure]], str]] = {
     "scale": (scale.run, "open a 10M x 384 workspace as a random sample"),
     "robustness": (robustness_bench.run, "truncation/quantisation agreement of 100k x 384"),
     "layers": (layers_bench.run, "every layer of MiniLM vs a bare output_hidden_states loop; layer profile"),
+    "languages": (languages_bench.run, "language measures of 100k x 384, before and after removing language"),
     "export": (export_bench.run, "map export: PNG, SVG, PDF and HTML time and file size"),
     "gpu": (gpu.run, "CUDA encoding: pipeline vs bare script, fp16 vs CPU, device pool, OOM fallback"),
 }

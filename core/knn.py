@@ -24,6 +24,7 @@ import numpy as np
 
 from core.plugin_api import KnnGraph
 from core.progress import Progress
+from core.sampling import seeded_rows
 
 METRICS = ("cosine", "euclidean")
 EXACT_MAX_ROWS = 200_000
@@ -483,6 +484,6 @@ def estimate_recall(
 ) -> float:
     """Recall of ``approx`` against exact neighbours computed for a random row sample only."""
     n = approx.n
-    rows = np.sort(np.random.default_rng(random_state).choice(n, size=min(sample, n), replace=False))
+    rows = seeded_rows(n, sample, random_state)
     exact_idx, _ = query_knn(vectors, np.asarray(vectors)[rows], approx.k, approx.metric, exclude=rows)
     return float(overlap_counts(approx.indices[rows], exact_idx).mean() / approx.k)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from core.plugin_api import KnnGraph
+from core.sampling import seeded_rows
 
 #: UMAP settings (names as in umap-learn) of a layout nobody tuned: the map's defaults
 UMAP_DEFAULTS: dict[str, Any] = {"n_neighbors": 15, "min_dist": 0.1, "metric": "cosine", "random_state": 42}
@@ -29,7 +30,7 @@ def pca_project(X: np.ndarray, fit_rows: int = 20_000) -> np.ndarray:
     if n < 2 or X.ndim != 2 or X.shape[1] == 0:
         return out
     mean = X.mean(axis=0, dtype=np.float64).astype(np.float32)
-    fit = X if n <= fit_rows else X[np.sort(np.random.default_rng(0).choice(n, fit_rows, replace=False))]
+    fit = X if n <= fit_rows else X[seeded_rows(n, fit_rows)]
     centred = fit - mean
     _, eigvecs = np.linalg.eigh((centred.T @ centred).astype(np.float64))
     top = eigvecs[:, ::-1][:, :2]

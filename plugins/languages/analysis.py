@@ -28,6 +28,7 @@ import numpy as np
 from core.knn import QueryIndex
 from core.plugin_api import AnalysisData, CacheableResult
 from core.progress import Progress
+from core.sampling import seeded_rows
 
 CORRECTIONS = ("centroids", "subspace")
 LANGUAGE_COLUMNS = ("language", "lang", "locale", "language_code")
@@ -44,6 +45,7 @@ class LanguagesParams:
     k: int = 10
     folds: int = 5
     sample: int = 2_000  # documents whose neighbours are searched (a seeded sample above this)
+    probe_sample: int = 20_000  # documents the probe is cross-validated on (a seeded sample above this)
     ridge_alpha: float = 1.0
     random_state: int = 0
 
@@ -115,10 +117,8 @@ def variance_explained(x: np.ndarray, codes: np.ndarray) -> float:
     """Between-group over total sum of squares of the rows of ``x`` grouped by ``codes``."""
     mean = x.mean(axis=0)
     total = float(((x - mean) ** 2).sum())
-    groups = np.bincount(codes)
-    sums = np.zeros((groups.size, x.shape[1]))
-    np.add.at(sums, codes, x)
-    between = float((groups[:, None] * (sums / groups[:, None] - mean) ** 2).sum())
+    between = sum(float((codes == c).sum() * ((x[codes == c].mean(axis=0) - mean) ** 2).sum())
+                  for c in np.unique(codes))
     return between / total if total > 0 else 0.0
 
 
@@ -223,6 +223,7 @@ def remove_language(codes: np.ndarray, correction: str) -> Callable[[np.ndarray]
 
 def _report(x: np.ndarray, codes: np.ndarray, pairs: np.ndarray | None, rows: np.ndarray,
             params: LanguagesParams, probe: float) -> SpaceReport:
+    """The measures of one space; ``probe`` is its probe accuracy, computed by the caller."""
     return SpaceReport(variance_explained(x.astype(np.float64), codes), probe,
                        same_language_share(x, codes, rows, params.k),
                        translation_p_at_1(x, codes, pairs, rows) if pairs is not None else float("nan"))
@@ -244,16 +245,16 @@ def compute(data: AnalysisData, params: LanguagesParams, progress: Progress) -> 
     pairs = None
     if params.pair_column:
         pairs = np.asarray(labels[language_column(labels, params.pair_column)]).astype(str)[known]
-    rng = np.random.default_rng(params.random_state)
-    rows = np.arange(len(x)) if len(x) <= params.sample else np.sort(rng.choice(len(x), params.sample, replace=False))
+    rows = seeded_rows(len(x), params.sample, params.random_state)
     counts = np.bincount(codes)
     unit = np.stack([x[codes == c].mean(axis=0) for c in range(languages.size)])
     unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
     progress(0, 2, "measuring the space")
-    before = _report(x, codes, pairs, rows, params, probe_accuracy(x, codes, params))
+    probed = seeded_rows(len(x), params.probe_sample, params.random_state)
+    before = _report(x, codes, pairs, rows, params, probe_accuracy(x[probed], codes[probed], params))
     progress(1, 2, f"removing language ({params.correction})")
     after = _report(remove_language(codes, params.correction)(x), codes, pairs, rows, params,
-                    probe_accuracy(x, codes, params, params.correction))
+                    probe_accuracy(x[probed], codes[probed], params, params.correction))
     progress(2, 2, "done")
     n = counts.sum()
     same_by_chance = float((counts * (counts - 1)).sum() / (n * (n - 1)))  # a random other document's language

@@ -9,6 +9,7 @@ import numpy as np
 from core.layers import LayerProfile, layer_profile, model_layers
 from core.plugin_api import AnalysisData, CacheableResult
 from core.progress import Progress
+from core.sampling import seeded_rows
 
 
 @dataclass(frozen=True)
@@ -42,20 +43,13 @@ class LayersResult(CacheableResult):
         return cls(str(arrays["model"]), LayerProfile(arrays["values"], int(arrays["k"])), arrays["rows"])
 
 
-def sample_rows(n: int, params: LayersParams) -> np.ndarray:
-    """All rows up to ``params.sample``, else a seeded sample of that many, in order."""
-    if n <= params.sample:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(params.random_state).choice(n, params.sample, replace=False))
-
-
 def compute(data: AnalysisData, params: LayersParams, progress: Progress) -> LayersResult:
     """Embed the sample from every layer of the view's model and measure each layer."""
     model = data.extras.get("model_name")
     texts_of = data.extras.get("texts")
     if not model or texts_of is None:
         raise ValueError("the layer profile needs the model's name and the documents' texts")
-    rows = sample_rows(data.n, params)
+    rows = seeded_rows(data.n, params.sample, params.random_state)
     if rows.size <= params.k + 2:
         raise ValueError(f"{rows.size} documents are too few for a layer profile with k = {params.k}")
     layers = model_layers(model, texts_of(data.doc_ids[rows]), params.batch_size, progress)

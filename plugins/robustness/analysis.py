@@ -29,6 +29,7 @@ import numpy as np
 from core.knn import QueryIndex, overlap_counts
 from core.plugin_api import AnalysisData, CacheableResult
 from core.progress import Progress
+from core.sampling import seeded_rows
 
 QUANTISATIONS = ("int8", "binary")
 BLOCK_CELLS = 32_000_000  # scores held at once by a quantised search (float64 keys: 256 MB)
@@ -193,8 +194,7 @@ def compute(data: AnalysisData, params: RobustnessParams, progress: Progress) ->
     n, k = len(vectors), params.k
     if not 1 <= k < n:
         raise ValueError(f"k = {k} needs more than k documents (there are {n})")
-    rng = np.random.default_rng(params.random_state)
-    rows = np.arange(n) if n <= params.sample else np.sort(rng.choice(n, params.sample, replace=False))
+    rows = seeded_rows(n, params.sample, params.random_state)
     variants = _variants(vectors, params)
     progress(0, len(variants) + 1, "float32 neighbours")
     if data.knn is not None and data.knn.k >= k and data.knn.metric == "cosine":
