@@ -109,8 +109,8 @@ def stop_on_signals(app: QApplication, window) -> None:
     def stop(signum: int, _frame: object) -> None:
         logging.getLogger(__name__).info("stopping on %s", signal.Signals(signum).name)
         window.workspace.stop_requested = True
-        window.close()
-        app.quit()
+        QTimer.singleShot(0, window.close)  # run by the event loop, even if it has not started yet
+        QTimer.singleShot(0, app.quit)
 
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, stop)
