@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from core.priority import lower_process_priority
+from core.priority import BACKGROUND_NICE, lower_process_priority
 from core.progress import Cancelled, Progress
 
 COMPILING_MESSAGE = "Compiling UMAP (first run only)…"
@@ -168,8 +168,17 @@ def shutdown() -> None:
 
 
 def _start_worker(parent_pid: int) -> None:
-    """In the worker: run at a lower priority, and die with the app (see :func:`_exit_with_parent`)."""
-    lower_process_priority()
+    """In the worker: run :data:`BACKGROUND_NICE` below the app's main thread, and die with
+    the app (see :func:`_exit_with_parent`).
+
+    The worker inherits the nice value of the thread that spawned it, an analysis thread
+    that is already lowered or the GUI thread, so it is set relative to the app, not to itself.
+    """
+    try:
+        target = min(19, os.getpriority(os.PRIO_PROCESS, parent_pid) + BACKGROUND_NICE)
+        lower_process_priority(max(0, target - os.nice(0)))
+    except (AttributeError, OSError):  # no per-process priorities here, or the app is already gone
+        lower_process_priority()
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="watch-parent", daemon=True).start()
 
 
