@@ -251,14 +251,22 @@ def read_vector_file(path: str | Path, text_column: str | None = None, vector_co
     """Texts, float32 vectors and metadata of a vector file, validated (raises :class:`VectorFileError`)."""
     path = Path(path).expanduser()
     suffix = path.suffix.lower()
-    if suffix in (".npy", *_TEXT_SUFFIXES):
-        return _read_npy_pair(path)
-    if not path.exists():
-        raise VectorFileError(f"{path} does not exist.")
-    if suffix == ".parquet":
-        return _read_parquet(path, text_column, vector_column)
-    if suffix in (".jsonl", ".ndjson"):
-        return _read_jsonl(path, text_column, vector_column)
+    try:
+        if suffix in (".npy", *_TEXT_SUFFIXES):
+            return _read_npy_pair(path)
+        if not path.exists():
+            raise VectorFileError(f"{path} does not exist.")
+        if suffix == ".parquet":
+            return _read_parquet(path, text_column, vector_column)
+        if suffix in (".jsonl", ".ndjson"):
+            return _read_jsonl(path, text_column, vector_column)
+    except UnicodeDecodeError as exc:
+        raise VectorFileError(f"{path.name}: a text file is not UTF-8 ({exc.reason} at byte {exc.start:,}); "
+                              "save it as UTF-8 and import it again.") from exc
+    except RecursionError as exc:
+        raise VectorFileError(f"{path.name}: a JSON value is nested too deeply to read.") from exc
+    except (pa.ArrowException, OSError) as exc:
+        raise VectorFileError(f"{path.name} could not be read ({exc}).") from exc
     raise VectorFileError(f"{path.name}: vectors are read from .parquet, .jsonl or .npy (+ .txt), not {suffix or 'this file'}.")
 
 

@@ -486,3 +486,18 @@ def test_15_the_example_plugin_histograms_unit_length_vectors():
     result = compute(AnalysisData(vectors, np.arange(500)), NormsParams(), null_progress())
     assert result.counts.sum() == 500 and len(result.edges) == 31
     assert result.edges[0] <= result.norms.min() and result.norms.max() <= result.edges[-1]
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("latin.txt", "caf\xe9 au lait\n".encode("latin-1"), "latin.txt: a text file is not UTF-8"),
+    ("deep.jsonl", b'{"text": "t", "vector": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n",
+     "deep.jsonl: a JSON value is nested too deeply"),
+    ("bad.parquet", b"PAR1 not really parquet PAR1", "bad.parquet could not be read"),
+])
+def test_14_unreadable_vector_files_get_a_message(tmp_path, store, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    if name.endswith(".txt"):
+        np.save(tmp_path / "latin.npy", np.ones((1, 4), np.float32))
+    with pytest.raises(VectorFileError, match=message):
+        import_vectors(store, tmp_path / name, "mine")
+    assert store.collections() == []
