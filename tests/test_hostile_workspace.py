@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core.cli import main
+from commands.cli import main
 from core.encoder import HashingEncoder
 from core.interchange import META_KEY, InterchangeError, export_collection, import_collection
 from core.pipeline import embed_pending, import_paths
@@ -103,7 +103,7 @@ def test_02_imported_vectors_are_never_served_as_the_models_output(tmp_path):
 KILLED_IMPORT = textwrap.dedent(
     """
     import sys
-    from core.cli import main
+    from commands.cli import main
     from core.store import Store
 
     add = Store.add_documents
@@ -220,7 +220,7 @@ UMAP_PARENT = textwrap.dedent(
     """
     import sys
     from multiprocessing import resource_tracker
-    from plugins.map import umap_process
+    from core import umap_process
 
     umap_process.warm_up()
     worker = next(iter(umap_process._pool._processes))
@@ -299,7 +299,7 @@ def _small_disk_available() -> bool:
 FILL_DISK = textwrap.dedent(
     """
     import sys
-    from core.cli import main
+    from commands.cli import main
     sys.exit(main(["ingest", sys.argv[2], "--workspace", sys.argv[1] + "/w.duckdb", "--no-embed"]))
     """
 )
