@@ -38,7 +38,7 @@ class WorkspaceReadOnlyError(WorkspaceError):
 
 
 class WorkspaceForeignError(WorkspaceError):
-    """The file is a DuckDB database of someone else's: it holds tables but no workspace."""
+    """The file is a DuckDB database with tables of its own and no workspace."""
 
 
 class WorkspaceFullError(WorkspaceError):
