@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from core.store import ModelInfo, Store, text_sha256
-from core.vector_io import MAX_DIM, VectorFileError, list_matrix
+from core.vector_io import MAX_DIM, VectorFileError, disagrees, list_matrix, stored_vectors
 
 FORMAT = "embedding-explorer/collection"
 VERSION = 1
@@ -279,8 +279,10 @@ def _batches(path: Path, columns: list[str] | None = None) -> Iterator[tuple[int
         first += batch.num_rows
 
 
-def _check_models(store: Store, models: list[dict[str, Any]], where: str) -> None:
-    """A model the workspace already has under the name it gets here must be imported vectors of the same dimension."""
+def _check_models(store: Store, models: list[dict[str, Any]], path: Path) -> None:
+    """A model the workspace already has under the name it gets here must be imported vectors of the same
+    dimension that agree with the file's for every text both have."""
+    where = path.name
     have = {m.name: m for m in store.models()}
     for model in models:
         mine = have.get(imported_model_name(model))
@@ -292,6 +294,13 @@ def _check_models(store: Store, models: list[dict[str, Any]], where: str) -> Non
         if mine.kind != "imported":
             raise InterchangeError(f"{where}: the workspace's model {mine.name!r} is of kind {mine.kind}; vectors "
                                    "imported from a file cannot share its name.")
+        known = stored_vectors(store, mine.id)
+        columns = ["sha256", vector_column(model["name"]), truncated_column(model["name"])]
+        for first, batch in _batches(path, columns):
+            if disagrees(known, *_model_vectors(batch, first, model, where)[:2]):
+                raise InterchangeError(f"{where}: the workspace's model {mine.name!r} already holds a different "
+                                       "vector for a text of this file (imported from another file); a workspace "
+                                       "keeps one vector per text and model. Import it into another workspace.")
 
 
 def _validate(path: Path, header: dict[str, Any]) -> None:
@@ -320,12 +329,13 @@ def import_collection(store: Store, path: str | Path) -> CollectionImport:
     error, a cancel or a crash leaves nothing behind, and running it again imports it whole.
 
     The file's vectors are kept apart from this workspace's own (see
-    :func:`imported_model_name`); imported vectors already held for a text are kept.
+    :func:`imported_model_name`), and must agree with the vectors imported earlier under
+    the same name for the texts both have.
     """
     path = Path(path).expanduser()
     header = read_header(path)
     models = header["models"]
-    _check_models(store, models, path.name)
+    _check_models(store, models, path)
     _validate(path, header)
     about = header["collection"]
     with store.transaction():

@@ -301,14 +301,22 @@ def _check_model(store: Store, name: str, dim: int, shas: list[str], vectors: np
         )
     if model.dim is not None and model.dim != dim:
         raise VectorFileError(f"model '{name}' holds {model.dim}-d vectors; this file has {dim}-d vectors.")
-    doc_ids, _, stored = store.load_vectors([c.id for c in store.collections()], model.id)
-    known = dict(zip(store.hashes(doc_ids).tolist(), stored))
-    for sha, vector in zip(shas, vectors):
-        if sha in known and not np.array_equal(known[sha], vector):
-            raise VectorFileError(
-                f"model '{name}' already holds a different vector for a text of this file; "
-                "import under a new model name."
-            )
+    if disagrees(stored_vectors(store, model.id), shas, vectors):
+        raise VectorFileError(
+            f"model '{name}' already holds a different vector for a text of this file; "
+            "import under a new model name."
+        )
+
+
+def stored_vectors(store: Store, model_id: int) -> dict[str, np.ndarray]:
+    """sha256 of a text -> the vector model ``model_id`` holds for it (texts of every collection)."""
+    doc_ids, _, stored = store.load_vectors([c.id for c in store.collections()], model_id)
+    return dict(zip(store.hashes(doc_ids).tolist(), stored))
+
+
+def disagrees(known: dict[str, np.ndarray], shas: Sequence[str], vectors: np.ndarray) -> bool:
+    """Whether a text of ``shas`` already has another vector in ``known`` (a workspace keeps one per text and model)."""
+    return any(sha in known and not np.array_equal(known[sha], vector) for sha, vector in zip(shas, vectors))
 
 
 def import_vectors(

@@ -98,6 +98,29 @@ def test_02_imported_vectors_are_never_served_as_the_models_output(tmp_path):
         desk.close()
 
 
+def test_02_a_second_file_cannot_bring_other_vectors_for_texts_an_earlier_file_brought(tmp_path):
+    for name, value in (("honest", 0.25), ("forged", 0.5)):
+        server = Store.open(tmp_path / f"{name}.duckdb")
+        try:
+            collection_id = server.create_collection(name)
+            server.add_documents(collection_id, ["a shared text", f"a text only {name} has"])
+            model_id = server.ensure_model("hashing-64", 64, True, 256)
+            server.add_embedding_set(collection_id, model_id)
+            server.write_vectors(model_id, server.hashes(server.search_text([collection_id], "")).tolist(),
+                                 np.full((2, 64), value, np.float32))
+            export_collection(server, collection_id, tmp_path / f"{name}.parquet")
+        finally:
+            server.close()
+    desk = Store.open(tmp_path / "desk.duckdb")
+    try:
+        import_collection(desk, tmp_path / "honest.parquet")
+        with pytest.raises(InterchangeError, match="'hashing-64 \\(imported\\)' already holds a different vector"):
+            import_collection(desk, tmp_path / "forged.parquet")
+        assert [c.name for c in desk.collections()] == ["honest"]
+    finally:
+        desk.close()
+
+
 # ---------------------------------------------------------------- 8: interrupted imports
 
 KILLED_IMPORT = textwrap.dedent(
