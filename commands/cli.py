@@ -149,8 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     layers.add_argument("--workspace", required=True)
     layers.add_argument("--collection")
     layers.add_argument("--model", default=None, help="the embedding set's model (default: the first with vectors)")
-    layers.add_argument("--sample", type=_positive_int, default=2_000, help="documents embedded from every layer")
-    layers.add_argument("-k", type=_positive_int, default=10)
+    layers.add_argument("--sample", type=positive_int, default=2_000, help="documents embedded from every layer")
+    layers.add_argument("-k", type=positive_int, default=10)
     layers.add_argument("--json", action="store_true", help="print JSON (the default output)")
 
     compare = sub.add_parser("compare", help="compare two embedding sets of the same documents (CKA, kNN overlap) as JSON")
