@@ -41,6 +41,17 @@ class TerminalProgress:
         self.stream.flush()
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small; it must be at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="embedding-explorer",
@@ -61,12 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--text-column", help="column/field holding the text (default: auto-detected)")
     ingest.add_argument("--txt-mode", choices=("lines", "file"), default="lines", help=".txt: one document per line or per file")
     ingest.add_argument("--no-embed", action="store_true", help="only import, embed later")
+    ingest.add_argument("--adopt-database", action="store_true",
+                        help="--workspace is a DuckDB database of your own: add the workspace's tables beside its "
+                             "tables (a backup copy is written first)")
 
     analyze = sub.add_parser("analyze", help="hubness, anisotropy and intrinsic dimension as JSON")
     analyze.add_argument("--workspace", required=True)
     analyze.add_argument("--collection", help="collection name (default: all)")
     analyze.add_argument("--model", default=None, help="embedding model (default: the first with vectors)")
-    analyze.add_argument("-k", type=int, default=10)
+    analyze.add_argument("-k", type=positive_int, default=10)
     analyze.add_argument("--json", action="store_true", help="print JSON (the default output)")
 
     neighbors = sub.add_parser("neighbors", help="nearest documents to a query text")
@@ -74,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     neighbors.add_argument("--collection")
     neighbors.add_argument("--model", default=None)
     neighbors.add_argument("--query", required=True)
-    neighbors.add_argument("-k", type=int, default=10)
+    neighbors.add_argument("-k", type=positive_int, default=10)
     neighbors.add_argument("--json", action="store_true")
 
     embed = sub.add_parser("embed", help="embed what is not yet embedded (resumable), e.g. on a GPU server")
@@ -116,10 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     robust.add_argument("--workspace", required=True)
     robust.add_argument("--collection")
     robust.add_argument("--model", default=None)
-    robust.add_argument("-k", type=_positive_int, default=10)
+    robust.add_argument("-k", type=positive_int, default=10)
     robust.add_argument("--dims", type=_int_list, default=(256, 128, 64, 32), help="truncation ladder, e.g. 256,128,64")
     robust.add_argument("--quant", type=_name_list, default=("int8", "binary"), help="int8, binary, or both (comma-separated)")
-    robust.add_argument("--sample", type=_positive_int, default=5_000, help="documents evaluated (a seeded sample above this)")
+    robust.add_argument("--sample", type=positive_int, default=5_000, help="documents evaluated (a seeded sample above this)")
     robust.add_argument("--json", action="store_true", help="print JSON (the default output)")
 
     langs = sub.add_parser("languages", help="how much of the space encodes language, and what removing it changes (JSON)")
@@ -135,15 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
     layers.add_argument("--workspace", required=True)
     layers.add_argument("--collection")
     layers.add_argument("--model", default=None, help="the embedding set's model (default: the first with vectors)")
-    layers.add_argument("--sample", type=_positive_int, default=2_000, help="documents embedded from every layer")
-    layers.add_argument("-k", type=_positive_int, default=10)
+    layers.add_argument("--sample", type=positive_int, default=2_000, help="documents embedded from every layer")
+    layers.add_argument("-k", type=positive_int, default=10)
     layers.add_argument("--json", action="store_true", help="print JSON (the default output)")
 
     compare = sub.add_parser("compare", help="compare two embedding sets of the same documents (CKA, kNN overlap) as JSON")
     compare.add_argument("--workspace", required=True)
     compare.add_argument("--a", default=None, help="model name of the first set (default: the first with vectors)")
     compare.add_argument("--b", required=True, help="model name of the second set")
-    compare.add_argument("-k", type=int, default=10)
+    compare.add_argument("-k", type=positive_int, default=10)
     compare.add_argument("--collection", help="collection name (default: all)")
     compare.add_argument("--json", action="store_true", help="print JSON (the default output)")
 
@@ -174,14 +188,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def launcher_files(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[int]:
+    """Positions in ``argv`` of the files a launcher passed as plain arguments (``Exec=… %F``),
+    for the GUI to import: existing paths given without a command. An option's value (the
+    workspace after ``--workspace``) is never one of them."""
+    takes_value = {flag for action in parser._actions if action.option_strings and action.nargs != 0
+                   for flag in action.option_strings}
+    commands = {name for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+                for name in action.choices}
+    files: list[int] = []
+    value_next = False
+    for i, arg in enumerate(argv):
+        if value_next:
+            value_next = False
+        elif arg.startswith("-"):
+            value_next = arg in takes_value
+        elif arg in commands and not files:
+            return []
+        elif Path(arg).exists():
+            files.append(i)
+        else:
+            break  # argparse says what is wrong with it
+    return files
+
+
 def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> int:
     """Parse ``argv`` and run the command; returns the exit code."""
+    parser = build_parser()
     argv = list(argv)
-    # a launcher passes opened files as plain arguments (``Exec=… %F``): the GUI imports them
-    launched_with_files = bool(argv) and not argv[0].startswith("-") and Path(argv[0]).exists()
-    files = [a for a in argv if Path(a).exists()] if launched_with_files else []
-    args = build_parser().parse_args([a for a in argv if a not in files])
-    args.files = files
+    files = launcher_files(parser, argv)
+    args = parser.parse_args([a for i, a in enumerate(argv) if i not in files])
+    args.files = [argv[i] for i in files]
     handlers: dict[str, Handler] = {
         "ingest": cmd_ingest, "embed": cmd_embed, "analyze": cmd_analyze, "neighbors": cmd_neighbors, "install-desktop": cmd_install_desktop,
         "compare": cmd_compare, "import-vectors": cmd_import_vectors, "export-set": cmd_export_set,
@@ -213,7 +250,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from core.store import Store
 
     bar = TerminalProgress()
-    store = Store.open(args.workspace)
+    store = Store.open(args.workspace, adopt=args.adopt_database)
     try:
         options = IngestOptions(txt_mode=args.txt_mode, text_column=args.text_column)
         outcome = import_paths(store, args.paths, options, Progress(bar), args.collection)
@@ -244,6 +281,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
     store = Store.open(args.workspace)
     try:
         collections = [c for c in store.collections() if args.collection in (None, c.name)]
+        for half in (c for c in collections if c.status != "ready"):
+            print(f"note: collection {half.name!r} was not completely imported; rerun its ingest to finish it "
+                  "(it is not embedded now).", file=sys.stderr)
+        collections = [c for c in collections if c.status == "ready"]
         if not collections:
             raise LookupError(f"no collection named {args.collection!r}" if args.collection else "the workspace is empty")
         ids = [c.id for c in collections]
@@ -312,15 +353,8 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
-
-
 def _int_list(text: str) -> tuple[int, ...]:
-    return tuple(_positive_int(part) for part in text.split(",") if part.strip())
+    return tuple(positive_int(part) for part in text.split(",") if part.strip())
 
 
 def _name_list(text: str) -> tuple[str, ...]:

@@ -36,7 +36,7 @@ def load_view(workspace: str, collection: str | None = None, model: str | None =
     Raises LookupError naming what exists when a name is unknown.
     """
     store = Store.open(workspace)
-    collections = store.collections()
+    collections = [c for c in store.collections() if c.status == "ready"]  # never a half-imported one
     if collection is not None:
         collections = [c for c in collections if c.name == collection]
         if not collections:
@@ -107,6 +107,9 @@ def analyze_workspace(workspace: str, collection: str | None, model: str | None,
 
     view = load_view(workspace, collection, model)
     try:
+        if view.data.n <= k:
+            raise LookupError(f"only {view.data.n:,} documents are embedded there, and k = {k} neighbours need "
+                              f"more than k; use -k {max(1, view.data.n - 1)} or less, or embed more documents")
         params = HubnessParams(k=k)
         data = with_graph(view, params.graph_k)
         hub = hubness(data, params, null_progress())

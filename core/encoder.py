@@ -22,6 +22,7 @@ import numpy as np
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 HASHING_MODEL = "hashing-64"
+MAX_HASHING_DIM = 65_536
 #: A batch size of 0 means "auto": :func:`batch_size_for` picks one for the encoder's device.
 AUTO_BATCH = 0
 #: Texts per model call on auto. On an NVIDIA H200 the whole pipeline embedded 50,000 short
@@ -297,7 +298,11 @@ def load_encoder(
     name = name or DEFAULT_MODEL
     match = re.fullmatch(r"hashing-(\d+)", name)
     if match:
-        return HashingEncoder(int(match.group(1)))
+        dim = int(match.group(1))
+        if not 1 <= dim <= MAX_HASHING_DIM:
+            raise EncoderError(f"{name}: the hashing encoder takes 1 to {MAX_HASHING_DIM:,} dimensions "
+                               "(e.g. hashing-64).")
+        return HashingEncoder(dim)
     from core.encoders_extra import extra_encoder  # lazy: it imports this module
 
     extra = extra_encoder(name)

@@ -26,11 +26,12 @@ import numpy as np
 import pyarrow as pa
 
 from core.store import ModelInfo, Store, text_sha256
-from core.vector_io import VectorFileError, list_matrix
+from core.vector_io import MAX_DIM, VectorFileError, disagrees, list_matrix, stored_vectors
 
 FORMAT = "embedding-explorer/collection"
 VERSION = 1
 META_KEY = b"embedding_explorer"
+IMPORTED_SUFFIX = " (imported)"
 DOCUMENT_COLUMNS = {"position": pa.int64(), "text": pa.string(), "metadata": pa.string(),
                     "sha256": pa.string(), "source": pa.string()}
 BATCH_ROWS = 50_000
@@ -151,17 +152,15 @@ def read_header(path: str | Path) -> dict[str, Any]:
         raise InterchangeError(f"{path.name} has no collection info: it was not written by export-collection. "
                                "For a file of texts and vectors use import-vectors.")
     try:
-        header = json.loads(raw)
-        if header.get("format") != FORMAT:
-            raise ValueError(f"format {header.get('format')!r}")
-        version = int(header["version"])
-        models = [(str(m["name"]), int(m["dim"])) for m in header["models"]]
-        str(header["collection"]["name"])
-    except (ValueError, KeyError, TypeError) as exc:
+        header = _clean_header(json.loads(raw))
+    except KeyError as exc:
+        raise InterchangeError(f"{path.name}: its collection info is damaged (field {exc} is missing).") from exc
+    except (ValueError, TypeError, AttributeError) as exc:
         raise InterchangeError(f"{path.name}: its collection info is damaged ({exc}).") from exc
-    if version > VERSION:
-        raise InterchangeError(f"{path.name} uses collection format {version}; this app reads up to {VERSION}. "
-                               "Update Embedding Explorer to import it.")
+    if header["version"] > VERSION:
+        raise InterchangeError(f"{path.name} uses collection format {header['version']}; this app reads up to "
+                               f"{VERSION}. Update Embedding Explorer to import it.")
+    models = [(m["name"], m["dim"]) for m in header["models"]]
     names = set(schema.names)
     for name, kind in DOCUMENT_COLUMNS.items():
         if name not in names:
@@ -178,6 +177,57 @@ def read_header(path: str | Path) -> dict[str, Any]:
             raise InterchangeError(f"{path.name}: model {model!r} has {dim}-d vectors by its info, but column "
                                    f"{vector_column(model)!r} holds {kind.list_size}-d vectors.")
     return header
+
+
+def _number(value: Any, what: str, low: int, high: int | None = None) -> int:
+    """``value`` if it is a whole number in [low, high] (a JSON number, not a string or a bool)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        limit = f"from {low:,} to {high:,}" if high is not None else f"of at least {low:,}"
+        raise ValueError(f"{what} is {value!r}, not a whole number {limit}")
+    return value
+
+
+def _text(value: Any, what: str, optional: bool = False) -> str | None:
+    """``value`` if it is a non-empty string (or None, when ``optional``)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} is {value!r}, not a non-empty text")
+    return value
+
+
+def _clean_header(raw: Any) -> dict[str, Any]:
+    """The collection info, every field of the right type, or ValueError naming the first one that is not."""
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise ValueError(f"format {raw.get('format') if isinstance(raw, dict) else raw!r}")
+    about = raw["collection"]
+    if not isinstance(about, dict) or not isinstance(raw["models"], list):
+        raise ValueError("'collection' must be an object and 'models' a list")
+    models = []
+    for m in raw["models"]:
+        name = _text(m["name"], "a model name")
+        normalizes = m.get("normalizes")
+        if normalizes is not None and not isinstance(normalizes, bool):
+            raise ValueError(f"model {name!r}: normalizes is {normalizes!r}, not true, false or null")
+        max_length = m.get("max_seq_length")
+        models.append({"name": name, "kind": _text(m.get("kind", "encoder"), f"model {name!r}: kind"),
+                       "dim": _number(m["dim"], f"model {name!r}: dim", 1, MAX_DIM), "normalizes": normalizes,
+                       "max_seq_length": None if max_length is None else _number(max_length, f"model {name!r}: max_seq_length", 1)})
+    if len({m["name"] for m in models}) != len(models):
+        raise ValueError("a model is listed twice")
+    return {"format": FORMAT, "version": _number(raw["version"], "version", 1), "rows": _number(raw["rows"], "rows", 1),
+            "collection": {"name": _text(about["name"], "the collection name").strip(),
+                           "source": _text(about.get("source"), "the source", optional=True),
+                           "source_sha256": _text(about.get("source_sha256"), "the source hash", optional=True)},
+            "models": models}
+
+
+def imported_model_name(model: dict[str, Any]) -> str:
+    """The name a file's model gets here: vectors computed elsewhere are kept apart from this
+    workspace's own (an encoder's ``"X"`` becomes ``"X (imported)"``, of kind ``"imported"``),
+    so they are never served as the output of running ``X`` here."""
+    name = model["name"]
+    return name if model["kind"] == "imported" or name.endswith(IMPORTED_SUFFIX) else name + IMPORTED_SUFFIX
 
 
 def _check_rows(batch: pa.RecordBatch, first_row: int, where: str) -> tuple[list[str], list[str]]:
@@ -229,19 +279,28 @@ def _batches(path: Path, columns: list[str] | None = None) -> Iterator[tuple[int
         first += batch.num_rows
 
 
-def _check_models(store: Store, models: list[dict[str, Any]], where: str) -> None:
-    """A model the workspace already has must be of the same kind and dimension."""
+def _check_models(store: Store, models: list[dict[str, Any]], path: Path) -> None:
+    """A model the workspace already has under the name it gets here must be imported vectors of the same
+    dimension that agree with the file's for every text both have."""
+    where = path.name
     have = {m.name: m for m in store.models()}
     for model in models:
-        mine = have.get(model["name"])
+        mine = have.get(imported_model_name(model))
         if mine is None:
             continue
         if mine.dim is not None and mine.dim != model["dim"]:
-            raise InterchangeError(f"{where}: the workspace's model {model['name']!r} has {mine.dim}-d vectors; "
+            raise InterchangeError(f"{where}: the workspace's model {mine.name!r} has {mine.dim}-d vectors; "
                                    f"this file's has {model['dim']}-d vectors.")
-        if mine.kind != model.get("kind", mine.kind):
-            raise InterchangeError(f"{where}: the workspace's model {model['name']!r} is of kind {mine.kind}; "
-                                   f"this file's is of kind {model['kind']}. They cannot share vectors.")
+        if mine.kind != "imported":
+            raise InterchangeError(f"{where}: the workspace's model {mine.name!r} is of kind {mine.kind}; vectors "
+                                   "imported from a file cannot share its name.")
+        known = stored_vectors(store, mine.id)
+        columns = ["sha256", vector_column(model["name"]), truncated_column(model["name"])]
+        for first, batch in _batches(path, columns):
+            if disagrees(known, *_model_vectors(batch, first, model, where)[:2]):
+                raise InterchangeError(f"{where}: the workspace's model {mine.name!r} already holds a different "
+                                       "vector for a text of this file (imported from another file); a workspace "
+                                       "keeps one vector per text and model. Import it into another workspace.")
 
 
 def _validate(path: Path, header: dict[str, Any]) -> None:
@@ -259,41 +318,41 @@ def _validate(path: Path, header: dict[str, Any]) -> None:
         rows += batch.num_rows
     if rows == 0:
         raise InterchangeError(f"{path.name}: no documents.")
-    if rows != int(header.get("rows", rows)):
-        raise InterchangeError(f"{path.name}: {rows:,} rows, but its info says {int(header['rows']):,} (truncated file?).")
+    if rows != header["rows"]:
+        raise InterchangeError(f"{path.name}: {rows:,} rows, but its info says {header['rows']:,} (truncated file?).")
 
 
 # ---------------------------------------------------------------------- import
 def import_collection(store: Store, path: str | Path) -> CollectionImport:
     """Add the collection in ``path`` (written by :func:`export_collection`) as a new
-    collection, with its embedding sets. Vectors the workspace already holds for the
-    same model and text are kept (they are keyed by model and text hash)."""
+    collection, with its embedding sets, in one transaction: an import interrupted by an
+    error, a cancel or a crash leaves nothing behind, and running it again imports it whole.
+
+    The file's vectors are kept apart from this workspace's own (see
+    :func:`imported_model_name`), and must agree with the vectors imported earlier under
+    the same name for the texts both have.
+    """
     path = Path(path).expanduser()
     header = read_header(path)
     models = header["models"]
-    _check_models(store, models, path.name)
+    _check_models(store, models, path)
     _validate(path, header)
     about = header["collection"]
-    collection_id = store.create_collection(about["name"], about.get("source"), about.get("source_sha256"),
-                                            status="importing")
-    try:
+    with store.transaction():
+        collection_id = store.create_collection(about["name"], about["source"], about["source_sha256"])
         documents = 0
         for first, batch in _batches(path, list(DOCUMENT_COLUMNS)):
             texts, _ = _check_rows(batch, first, path.name)
             documents += store.add_documents(collection_id, texts, _metas(batch, first, path.name),
                                              batch.column("source").to_pylist())
         for model in models:
-            model_id = store.ensure_model(model["name"], model["dim"], model.get("normalizes"),
-                                          model.get("max_seq_length"), kind=model.get("kind", "encoder"))
+            model_id = store.ensure_model(imported_model_name(model), model["dim"], model["normalizes"],
+                                          model["max_seq_length"], kind="imported")
             store.add_embedding_set(collection_id, model_id)
             columns = ["sha256", vector_column(model["name"]), truncated_column(model["name"])]
             for first, batch in _batches(path, columns):
                 shas, vectors, flags = _model_vectors(batch, first, model, path.name)
                 if shas:
                     store.write_vectors(model_id, shas, vectors, flags)
-        store.set_collection_status(collection_id, "ready")
-    except BaseException:
-        store.delete_collection(collection_id)
-        raise
     embedded = tuple((s.model_name, s.n_embedded) for s in store.embedding_sets(collection_id))
     return CollectionImport(collection_id, documents, embedded)

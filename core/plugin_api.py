@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Literal, Union
 
 import numpy as np
 
@@ -137,6 +139,69 @@ def compute_fields(params: Any) -> dict[str, Any]:
     """
     display = {f.name for f in dataclasses.fields(params) if f.metadata.get("display_only")}
     return {name: value for name, value in dataclasses.asdict(params).items() if name not in display}
+
+
+def params_from_fields(params_type: type, values: dict[str, Any]) -> tuple[Any, list[str]]:
+    """``params_type`` built from ``values`` (e.g. saved as JSON), and a problem per value left out.
+
+    A value is kept only if it fits its field's annotation (``int``, ``float``,
+    ``str``, ``bool``, ``Literal[...]``, ``X | None``) and the dataclass accepts it
+    on its own (its ``__post_init__`` checks); unknown names are dropped silently,
+    every other field keeps its default.
+    """
+    try:
+        hints = typing.get_type_hints(params_type)
+    except (NameError, TypeError):  # an annotation that cannot be resolved: judged by the dataclass alone
+        hints = {}
+    names = {f.name for f in dataclasses.fields(params_type)}
+    kept: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, value in values.items():
+        if name not in names:
+            continue
+        if not _fits(value, hints.get(name, Any)):
+            problems.append(f"{params_type.__name__}.{name}={value!r} is not a {_spelled(hints.get(name, Any))}")
+            continue
+        try:
+            params_type(**{name: value})
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{params_type.__name__}.{name}={value!r}: {exc}")
+            continue
+        kept[name] = value
+    try:
+        return params_type(**kept), problems
+    except (TypeError, ValueError) as exc:  # fields that are valid alone but not together
+        return params_type(), problems + [f"{params_type.__name__}: {exc}"]
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a JSON value fits a type annotation (an annotation it cannot judge accepts it)."""
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return True
+    if origin in (Union, types.UnionType):
+        return any(_fits(value, arg) for arg in typing.get_args(hint))
+    if origin is Literal:
+        return any(value == arg and type(value) is type(arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin in (tuple, list):
+        return isinstance(value, (tuple, list))
+    return True
+
+
+def _spelled(hint: Any) -> str:
+    if typing.get_origin(hint) is Literal:
+        return "one of " + ", ".join(map(repr, typing.get_args(hint)))
+    return getattr(hint, "__name__", None) or str(hint)
 
 
 class CacheableResult:

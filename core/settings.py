@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core.encoder import AUTO_BATCH, CPU_BATCH_SIZE, DEFAULT_MODEL
+from core.plugin_api import params_from_fields
 
 log = logging.getLogger(__name__)
 
@@ -186,11 +187,22 @@ def settings_overrides(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def restore_params(params_type: type, saved: dict[str, Any], overrides: dict[str, Any]) -> Any:
-    """``params_type`` built from saved fields and overrides; the defaults if they do not fit."""
-    known = {f.name for f in dataclasses.fields(params_type)}
-    for candidate in ({**saved, **overrides}, overrides):
-        try:
-            return params_type(**{k: v for k, v in candidate.items() if k in known})
-        except (TypeError, ValueError) as exc:
-            log.warning("saved params of %s are not valid (%s); falling back", params_type.__name__, exc)
-    return params_type()
+    """``params_type`` built from saved fields and overrides; a value that does not fit its
+    field (type or the params' own checks) gets the default, with a warning."""
+    params, problems = params_from_fields(params_type, {**saved, **overrides})
+    for problem in problems:
+        log.warning("saved view settings: %s; using the default", problem)
+    return params
+
+
+def without_rejected(settings: Settings, plugin_id: str, params: Any) -> Settings:
+    """``settings`` keeping only the saved fields of ``plugin_id`` that ``params`` took, so a
+    value that was refused at load is not saved back."""
+    saved = settings.plugin_params.get(plugin_id)
+    if not saved:
+        return settings
+    taken = dataclasses.asdict(params)
+    kept = {name: value for name, value in saved.items() if name in taken and taken[name] == value}
+    if kept == saved:
+        return settings
+    return dataclasses.replace(settings, plugin_params={**settings.plugin_params, plugin_id: kept})

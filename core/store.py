@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.workspace_file import CATALOG, WorkspaceError, open_workspace, schema_version
+from core.workspace_file import CATALOG, WorkspaceError, WorkspaceFullError, open_workspace, schema_version
 
 
 #: Rows per Arrow batch when streaming vectors into their matrix (100k x 384 floats: 154 MB in flight).
@@ -89,10 +89,13 @@ class Store:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def open(cls, path: str | Path, read_only: bool = False) -> "Store":
-        """Open (or create) the workspace at ``path`` and bring its schema up to date."""
+    def open(cls, path: str | Path, read_only: bool = False, adopt: bool = False) -> "Store":
+        """Open (or create) the workspace at ``path`` and bring its schema up to date.
+
+        A DuckDB database that is not a workspace is refused unless ``adopt``.
+        """
         path = Path(path).expanduser()
-        return cls(open_workspace(path, read_only), path, read_only)
+        return cls(open_workspace(path, read_only, adopt), path, read_only)
 
     def close(self) -> None:
         try:
@@ -114,19 +117,40 @@ class Store:
         return cur
 
     def _write(self, fn: Any) -> Any:
-        """Run ``fn(cursor)`` in one transaction on the single writer lane."""
+        """Run ``fn(cursor)`` in one transaction on the single writer lane (inside
+        :meth:`transaction`: as part of that one)."""
+        if getattr(self._local, "in_transaction", False):
+            return fn(self._cur())
+        with self.transaction():
+            return fn(self._cur())
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group this thread's writes into one transaction: all of them are kept, or none
+        (an error, a cancel or a crash before the end leaves the workspace as it was).
+        A full disk raises :class:`~core.workspace_file.WorkspaceFullError`."""
         if self.read_only:
             raise WorkspaceError(f"{self.path.name} is open read-only.")
         with self._write_lock:
             cur = self._cur()
             cur.execute("BEGIN TRANSACTION")
+            self._local.in_transaction = True
             try:
-                result = fn(cur)
-            except BaseException:
-                cur.execute("ROLLBACK")
+                yield
+                cur.execute("COMMIT")
+            except BaseException as exc:
+                try:
+                    cur.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # a failed COMMIT has already ended the transaction
+                if isinstance(exc, duckdb.Error) and _disk_full(exc):
+                    raise WorkspaceFullError(
+                        f"The disk holding {self.path.name} is full ({self.path.parent}): the last change was not "
+                        "saved; everything saved before it is kept. Free some space and run it again (an "
+                        "interrupted import or embedding resumes).") from exc
                 raise
-            cur.execute("COMMIT")
-            return result
+            finally:
+                self._local.in_transaction = False
 
     # ------------------------------------------------------------------ collections
     def collections(self) -> list[CollectionInfo]:
@@ -348,10 +372,19 @@ class Store:
         max_seq_length: int | None = None,
         kind: str = "encoder",
     ) -> int:
-        """The id of model ``name``, registering it (or filling in its facts) as needed."""
+        """The id of model ``name``, registering it (or filling in its facts) as needed.
+
+        A name is of one ``kind`` for good: an encoder never reuses vectors that were
+        imported or derived under its name (raises :class:`WorkspaceError`).
+        """
 
         def run(cur: duckdb.DuckDBPyConnection) -> int:
-            rows = cur.execute("SELECT id FROM models WHERE name = ?", [name]).fetchall()
+            rows = cur.execute("SELECT id, kind FROM models WHERE name = ?", [name]).fetchall()
+            if rows and rows[0][1] != kind:
+                raise WorkspaceError(
+                    f"The model name {name!r} is taken in this workspace by {rows[0][1]} vectors, so {kind} vectors "
+                    "cannot use it: vectors that did not come from running a model here are never served as that "
+                    "model's output. Use another name (or another workspace).")
             if rows:
                 row = rows[0]
                 cur.execute(
@@ -548,6 +581,10 @@ class Store:
             return None
         with np.load(io.BytesIO(rows[0][0]), allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}
+
+
+def _disk_full(exc: duckdb.Error) -> bool:
+    return "no space left on device" in str(exc).lower()
 
 
 def _in_view(collection_ids: Sequence[int]) -> str:

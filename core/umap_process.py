@@ -5,6 +5,9 @@ worker *thread* freezes the GUI; a separate process does not. The process is
 spawned lazily, reused (numba compiles once per process, ~20 s), and shut
 down with :func:`shutdown` (also registered with ``atexit``). ``warm_up``
 fits a tiny UMAP there so the compilation happens while the user is busy.
+The worker exits by itself when the app that started it is gone (killed with
+SIGKILL, it had no chance to stop it): a thread there watches the parent's pid
+(a fit that holds the GIL finishes first).
 
 Callers may abandon a job (cancel): UMAP's fit cannot be interrupted, so the
 worker finishes it and the answer is dropped.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import os
 import threading
 import time
 import warnings
@@ -23,11 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from core.priority import lower_process_priority
+from core.priority import BACKGROUND_NICE, lower_process_priority
 from core.progress import Cancelled, Progress
 
 COMPILING_MESSAGE = "Compiling UMAP (first run only)…"
 _POLL_SECONDS = 0.2
+#: How often the worker checks that the app that started it is still there.
+_PARENT_POLL_SECONDS = 0.5
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
@@ -41,7 +47,7 @@ def _get_pool() -> ProcessPoolExecutor:
     with _lock:
         if _pool is None:
             _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=lower_process_priority)
+                                        initializer=_start_worker, initargs=(os.getpid(),))
             _warm.clear()
             if not _atexit_registered:
                 atexit.register(shutdown)
@@ -159,6 +165,29 @@ def shutdown() -> None:
 
 
 # --------------------------------------------------------------- worker side
+
+
+def _start_worker(parent_pid: int) -> None:
+    """In the worker: run :data:`BACKGROUND_NICE` below the app's main thread, and die with
+    the app (see :func:`_exit_with_parent`).
+
+    The worker inherits the nice value of the thread that spawned it, an analysis thread
+    that is already lowered or the GUI thread, so it is set relative to the app, not to itself.
+    """
+    try:
+        target = min(19, os.getpriority(os.PRIO_PROCESS, parent_pid) + BACKGROUND_NICE)
+        lower_process_priority(max(0, target - os.nice(0)))
+    except (AttributeError, OSError):  # no per-process priorities here, or the app is already gone
+        lower_process_priority()
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="watch-parent", daemon=True).start()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Exit as soon as the process that started this one is gone (this one was re-parented);
+    the app's resource tracker then sees its last pipe close and exits too."""
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_POLL_SECONDS)
+    os._exit(0)
 
 
 def _fit_job(

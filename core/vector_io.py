@@ -27,6 +27,9 @@ TEXT_COLUMNS = ("text", "document", "content", "sentence")
 EXPORT_COLUMNS = ("id", "collection", "metadata")
 _TEXT_SUFFIXES = (".txt",)
 _BATCH = 10_000
+#: The most dimensions a vector may have (the largest text embedding models have a few thousand):
+#: three 20-million-dimensional vectors were accepted and then broke every analysis.
+MAX_DIM = 65_536
 
 
 class VectorFileError(ValueError):
@@ -58,6 +61,7 @@ def _check_matrix(vectors: np.ndarray, where: str, label: str = "the vectors", r
     """A 2-D matrix of finite real numbers as float32; ``row_numbers`` name its rows in messages (default 1…n)."""
     if vectors.ndim != 2 or vectors.shape[1] == 0:
         raise error(f"{where}: expected one vector per row (a 2-D array), got shape {vectors.shape}.")
+    _check_dim(vectors.shape[1], where, error)
     if not np.issubdtype(vectors.dtype, np.number) or np.issubdtype(vectors.dtype, np.complexfloating):
         raise error(f"{where}: vectors must be real numbers, got {vectors.dtype}.")
     bad = ~np.isfinite(vectors)
@@ -67,6 +71,11 @@ def _check_matrix(vectors: np.ndarray, where: str, label: str = "the vectors", r
         raise error(f"{where}: row {number} of {label} has a NaN or infinite value (dimension {dim + 1}); "
                     "every value must be finite.")
     return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _check_dim(dim: int, where: str, error: type[VectorFileError] = VectorFileError) -> None:
+    if dim > MAX_DIM:
+        raise error(f"{where}: the vectors have {dim:,} dimensions; at most {MAX_DIM:,} are supported.")
 
 
 def list_matrix(array: pa.Array | pa.ChunkedArray, where: str, label: str, *, dim: int | None = None,
@@ -92,6 +101,7 @@ def list_matrix(array: pa.Array | pa.ChunkedArray, where: str, label: str, *, di
     lengths = np.full(len(array), kind.list_size) if pa.types.is_fixed_size_list(kind) \
         else array.value_lengths().to_numpy(zero_copy_only=False)
     expected = int(lengths[0]) if dim is None else dim
+    _check_dim(expected, where, error)
     wrong = np.flatnonzero(lengths != expected)
     if wrong.size:
         row = int(wrong[0])
@@ -195,6 +205,30 @@ def _read_jsonl(path: Path, text_column: str | None, vector_column: str | None) 
     return VectorFile(texts, vectors, _metas(rest, set(EXPORT_COLUMNS), len(records)))
 
 
+def _load_npy(npy: Path) -> np.ndarray:
+    """The array in ``npy``; its header is checked against the file's size and :data:`MAX_DIM`
+    before anything is allocated (a 100-byte file may claim 10^15 values)."""
+    from numpy.lib import format as npy_format
+
+    try:
+        with open(npy, "rb") as handle:
+            version = npy_format.read_magic(handle)
+            read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+            shape, _, dtype = read_header(handle, max_header_size=10_000)
+            stored = npy.stat().st_size - handle.tell()
+    except (ValueError, OSError) as exc:
+        raise VectorFileError(f"{npy.name} is not a plain numeric .npy array ({exc}).") from exc
+    if dtype.hasobject:
+        raise VectorFileError(f"{npy.name} is not a plain numeric .npy array (it holds Python objects).")
+    if len(shape) == 2:
+        _check_dim(shape[1], npy.name)
+    claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if claimed > stored:
+        raise VectorFileError(f"{npy.name}: its header claims a {' x '.join(map(str, shape))} array ({claimed:,} bytes) "
+                              f"but the file holds {stored:,} bytes of data; it is truncated or damaged.")
+    return np.load(npy, allow_pickle=False)
+
+
 def _read_npy_pair(path: Path) -> VectorFile:
     npy = path.with_suffix(".npy")
     text_file = next((path.with_suffix(s) for s in _TEXT_SUFFIXES if path.with_suffix(s).exists()), None)
@@ -203,11 +237,7 @@ def _read_npy_pair(path: Path) -> VectorFile:
             f"{path.name}: an .npy import needs the vectors and a text file with the same name "
             f"(e.g. {path.stem}.npy and {path.stem}.txt, one document per line)."
         )
-    try:
-        matrix = np.load(npy, allow_pickle=False)
-    except ValueError as exc:
-        raise VectorFileError(f"{npy.name} is not a plain numeric .npy array ({exc}).") from exc
-    vectors = _check_matrix(np.asarray(matrix), npy.name)
+    vectors = _check_matrix(_load_npy(npy), npy.name)
     texts = [line for line in text_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     if len(texts) != len(vectors):
         raise VectorFileError(
@@ -221,14 +251,22 @@ def read_vector_file(path: str | Path, text_column: str | None = None, vector_co
     """Texts, float32 vectors and metadata of a vector file, validated (raises :class:`VectorFileError`)."""
     path = Path(path).expanduser()
     suffix = path.suffix.lower()
-    if suffix in (".npy", *_TEXT_SUFFIXES):
-        return _read_npy_pair(path)
-    if not path.exists():
-        raise VectorFileError(f"{path} does not exist.")
-    if suffix == ".parquet":
-        return _read_parquet(path, text_column, vector_column)
-    if suffix in (".jsonl", ".ndjson"):
-        return _read_jsonl(path, text_column, vector_column)
+    try:
+        if suffix in (".npy", *_TEXT_SUFFIXES):
+            return _read_npy_pair(path)
+        if not path.exists():
+            raise VectorFileError(f"{path} does not exist.")
+        if suffix == ".parquet":
+            return _read_parquet(path, text_column, vector_column)
+        if suffix in (".jsonl", ".ndjson"):
+            return _read_jsonl(path, text_column, vector_column)
+    except UnicodeDecodeError as exc:
+        raise VectorFileError(f"{path.name}: a text file is not UTF-8 ({exc.reason} at byte {exc.start:,}); "
+                              "save it as UTF-8 and import it again.") from exc
+    except RecursionError as exc:
+        raise VectorFileError(f"{path.name}: a JSON value is nested too deeply to read.") from exc
+    except (pa.ArrowException, OSError) as exc:
+        raise VectorFileError(f"{path.name} could not be read ({exc}).") from exc
     raise VectorFileError(f"{path.name}: vectors are read from .parquet, .jsonl or .npy (+ .txt), not {suffix or 'this file'}.")
 
 
@@ -263,14 +301,22 @@ def _check_model(store: Store, name: str, dim: int, shas: list[str], vectors: np
         )
     if model.dim is not None and model.dim != dim:
         raise VectorFileError(f"model '{name}' holds {model.dim}-d vectors; this file has {dim}-d vectors.")
-    doc_ids, _, stored = store.load_vectors([c.id for c in store.collections()], model.id)
-    known = dict(zip(store.hashes(doc_ids).tolist(), stored))
-    for sha, vector in zip(shas, vectors):
-        if sha in known and not np.array_equal(known[sha], vector):
-            raise VectorFileError(
-                f"model '{name}' already holds a different vector for a text of this file; "
-                "import under a new model name."
-            )
+    if disagrees(stored_vectors(store, model.id), shas, vectors):
+        raise VectorFileError(
+            f"model '{name}' already holds a different vector for a text of this file; "
+            "import under a new model name."
+        )
+
+
+def stored_vectors(store: Store, model_id: int) -> dict[str, np.ndarray]:
+    """sha256 of a text -> the vector model ``model_id`` holds for it (texts of every collection)."""
+    doc_ids, _, stored = store.load_vectors([c.id for c in store.collections()], model_id)
+    return dict(zip(store.hashes(doc_ids).tolist(), stored))
+
+
+def disagrees(known: dict[str, np.ndarray], shas: Sequence[str], vectors: np.ndarray) -> bool:
+    """Whether a text of ``shas`` already has another vector in ``known`` (a workspace keeps one per text and model)."""
+    return any(sha in known and not np.array_equal(known[sha], vector) for sha, vector in zip(shas, vectors))
 
 
 def import_vectors(
@@ -302,26 +348,20 @@ def import_vectors(
                 f"{path.name}: {len(missing)} of {n} rows have texts that are not in collection '{existing.name}' "
                 f"(first: row {missing[0] + 1}); import into a new collection instead."
             )
-        collection_id = existing.id
-    else:
-        collection_id = store.create_collection(collection_name or path.stem, source=str(path), status="importing")
+    norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
     added = 0
-    try:
+    with store.transaction():  # all or nothing: an interrupted import leaves no half collection behind
         if existing is None:
+            collection_id = store.create_collection(collection_name or path.stem, source=str(path))
             for start in range(0, n, _BATCH):
                 stop = start + _BATCH
                 added += store.add_documents(collection_id, found.texts[start:stop], found.metas[start:stop], path.name)
-        norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
+        else:
+            collection_id = existing.id
         model_id = store.ensure_model(model_name, dim, bool(np.allclose(norms, 1.0, atol=1e-3)), None, kind="imported")
         for start in range(0, len(shas), _BATCH):
             store.write_vectors(model_id, shas[start : start + _BATCH], vectors[start : start + _BATCH])
         store.add_embedding_set(collection_id, model_id)
-        if existing is None:
-            store.set_collection_status(collection_id, "ready")
-    except BaseException:
-        if existing is None:
-            store.delete_collection(collection_id)
-        raise
     return VectorImport(collection_id, model_id, n, dim, added, n - added)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -36,6 +37,14 @@ class WorkspaceReadOnlyError(WorkspaceError):
     """The file (or its folder) cannot be written by this user."""
 
 
+class WorkspaceForeignError(WorkspaceError):
+    """The file is a DuckDB database with tables of its own and no workspace."""
+
+
+class WorkspaceFullError(WorkspaceError):
+    """The disk holding the workspace is full; what was committed before is kept."""
+
+
 #: Rows per DuckDB row group. With DuckDB's default (122,880) every automatic checkpoint
 #: rewrites the last, still-growing row group: importing a 300 MB text file peaked at
 #: +590 MB RSS in 13 s; with 8,192 rows it peaks at +190 MB in 8 s.
@@ -44,13 +53,16 @@ ROW_GROUP_ROWS = 8192
 CATALOG = "workspace"
 #: DuckDB's file header (three 4 KiB blocks) before the data blocks.
 _HEADER_BYTES = 3 * 4096
+_WAY_OUT = "Restore it from a backup (a .bak file beside it, if any), choose another file or create a new workspace."
 
 
-def open_workspace(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+def open_workspace(path: Path, read_only: bool, adopt: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection to the workspace at ``path`` (created if missing, unless ``read_only``),
-    checked for truncation and upgraded to the current schema; raises a :class:`WorkspaceError`."""
+    checked for truncation, upgraded to the current schema and checked against it; raises a
+    :class:`WorkspaceError`. A DuckDB database that holds tables but no workspace is refused
+    unless ``adopt`` (then it is backed up and the workspace tables are added beside its own)."""
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_folder(path)
     existed = path.exists() and path.stat().st_size > 0
     clean = not path.with_name(path.name + ".wal").exists()
     if read_only and not existed:
@@ -62,7 +74,8 @@ def open_workspace(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         if clean:
             _check_complete(con, path)
-        _migrate(con, path, read_only, backup=existed)
+        _migrate(con, path, read_only, backup=existed, adopt=adopt)
+        _check_schema(con, path)
     except WorkspaceError:
         con.close()
         raise
@@ -72,15 +85,20 @@ def open_workspace(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    """The workspace format the file holds (0: a new, empty file)."""
-    has_meta = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_name = 'meta'", [CATALOG]
-    ).fetchall()[0][0]
-    if not has_meta:
+def schema_version(con: duckdb.DuckDBPyConnection, name: str = "The workspace") -> int:
+    """The workspace format the file holds (0: a new, empty file); a value that is not a
+    number raises :class:`WorkspaceCorruptError` (``name`` says whose, in the message)."""
+    if "meta" not in _tables(con):
         return 0
     rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
-    return int(rows[0][0]) if rows else 0
+    if not rows:
+        return 0
+    try:
+        return int(rows[0][0])
+    except (TypeError, ValueError):
+        raise WorkspaceCorruptError(
+            f"{name} is damaged: its format number (schema_version) is {rows[0][0]!r}, not a number. "
+            f"{_WAY_OUT}") from None
 
 
 def read_only_copy(path: str | Path) -> Path:
@@ -121,6 +139,26 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _make_folder(path: Path) -> None:
+    """Create the workspace's folder; a file where a folder must be is refused with a message."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (path.parent, *path.parent.parents) if p.exists() and not p.is_dir()), path.parent)
+        raise WorkspaceError(f"{path.name} cannot be created: {blocker} is a file, not a folder. "
+                             "Choose a workspace path in a folder.") from None
+    except PermissionError:
+        raise WorkspaceReadOnlyError(f"{path.name} cannot be created: no permission to create its folder "
+                                     f"{path.parent}. Choose a folder you can write to.") from None
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Names of the tables and views in the workspace file."""
+    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_catalog = ? ORDER BY 1",
+                       [CATALOG]).fetchall()
+    return [r[0] for r in rows]
+
+
 def _check_complete(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Refuse a file too short to hold the blocks in use (cut off by a copy or a full disk).
 
@@ -138,15 +176,23 @@ def _check_complete(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     if size < expected:
         raise WorkspaceCorruptError(
             f"{path.name} is truncated: it holds {size:,} bytes but needs at least {expected:,}. It was probably cut "
-            "off while being copied or when the disk was full. Restore it from a backup (a .bak file beside it, "
-            "if any), choose another file or create a new workspace."
+            f"off while being copied or when the disk was full. {_WAY_OUT}"
         )
 
 
-def _migrate(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool, backup: bool) -> None:
+def _migrate(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool, backup: bool, adopt: bool) -> None:
     """Upgrade the schema one version at a time, each in a transaction; an existing file is
-    first copied to ``<name>.v<old version>.bak``."""
-    version = schema_version(con)
+    first copied to ``<name>.v<old version>.bak``. A database with tables of its own and no
+    workspace is refused unless ``adopt``."""
+    version = schema_version(con, path.name)
+    foreign = _tables(con) if version == 0 else []
+    if foreign and not adopt:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise WorkspaceForeignError(
+            f"{path.name} is a DuckDB database but not an Embedding Explorer workspace (it holds: {shown}). "
+            "Nothing was changed. Choose another file or create a new workspace; to add the workspace's tables "
+            "beside its own, run `embedding-explorer ingest … --adopt-database` (a backup copy is written first)."
+        )
     if version > SCHEMA_VERSION:
         raise WorkspaceTooNewError(
             f"{path.name} uses workspace format {version}; this app reads up to {SCHEMA_VERSION}. "
@@ -156,15 +202,56 @@ def _migrate(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool, backup
         return
     if read_only:
         raise WorkspaceError(f"{path.name} needs an upgrade, which a read-only workspace cannot take.")
-    if backup and version > 0:
+    if backup and (version > 0 or foreign):
         con.execute("CHECKPOINT")
         shutil.copy2(path, path.with_name(f"{path.name}.v{version}.bak"))
     for target in range(version, SCHEMA_VERSION):
         con.execute("BEGIN TRANSACTION")
-        for statement in MIGRATIONS[target]:
-            con.execute(statement)
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target + 1)])
+        try:
+            for statement in MIGRATIONS[target]:
+                con.execute(statement)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target + 1)])
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise WorkspaceCorruptError(f"{path.name} could not be upgraded to workspace format {target + 1} "
+                                        f"({exc}); it was left as it was. {_WAY_OUT}") from exc
         con.execute("COMMIT")
+
+
+@lru_cache(maxsize=1)
+def _expected_columns() -> dict[str, dict[str, str]]:
+    """table -> column -> type of a workspace of the current format (built in memory once)."""
+    con = duckdb.connect()
+    try:
+        for statements in MIGRATIONS:
+            for statement in statements:
+                con.execute(statement)
+        return _columns(con, "memory")
+    finally:
+        con.close()
+
+
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, dict[str, str]]:
+    rows = con.execute("SELECT table_name, column_name, data_type FROM information_schema.columns "
+                       "WHERE table_catalog = ? ORDER BY table_name, ordinal_position", [catalog]).fetchall()
+    out: dict[str, dict[str, str]] = {}
+    for table, column, kind in rows:
+        out.setdefault(table, {})[column] = kind
+    return out
+
+
+def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse a workspace whose tables or columns are not the ones its format promises
+    (a table dropped, a column of another type): a clear message now, not a failing query later."""
+    found = _columns(con, CATALOG)
+    for table, columns in _expected_columns().items():
+        if table not in found:
+            raise WorkspaceCorruptError(f"{path.name} is damaged: its table {table!r} is missing. {_WAY_OUT}")
+        for column, kind in columns.items():
+            have = found[table].get(column)
+            if have != kind:
+                what = "is missing" if have is None else f"holds {have}, not {kind}"
+                raise WorkspaceCorruptError(f"{path.name} is damaged: column {table}.{column} {what}. {_WAY_OUT}")
 
 
 def _explain_open_error(path: Path, exc: Exception) -> WorkspaceError:

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import socket
 import sys
 import time
 from importlib.resources import files
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -17,6 +19,8 @@ from gui.workspace import demo_corpus_path, log_dir
 
 APP_ID = "embedding-explorer"
 SMOKE_TIMEOUT_S = 600
+#: The socket pair and notifier of :func:`stop_on_signals`.
+_signal_wakeup: list = []
 
 
 #: How long a thread may hold the GIL while another waits for it (Python's default: 5 ms).
@@ -72,6 +76,7 @@ def run_gui(args: argparse.Namespace) -> int:
     window.errors.log_path = log_path
     install_excepthooks(window.errors.report)
     apply_theme(app, window.settings.theme)
+    stop_on_signals(app, window)
     window.show()
     opened = window.workspace.open(args.workspace) if args.workspace else window.workspace.open_default(not args.no_demo)
     if opened and args.files:
@@ -84,6 +89,32 @@ def run_gui(args: argparse.Namespace) -> int:
             window.import_paths([str(demo_corpus_path())])
         return _smoke(app, window)
     return app.exec()
+
+
+def stop_on_signals(app: QApplication, window) -> None:
+    """SIGTERM and SIGINT (Ctrl+C) close the window and quit, as *File → Quit* does but without
+    asking: running work is cancelled (finished batches are kept), workers stop, settings are saved.
+
+    Qt's event loop runs no Python code while idle, so Python never got to run a signal handler:
+    the signal's byte on a socket pair (``signal.set_wakeup_fd``) wakes a notifier, and its slot
+    is the Python code during which the handler runs.
+    """
+    receive, wake = socket.socketpair()
+    for end in (receive, wake):
+        end.setblocking(False)
+    signal.set_wakeup_fd(wake.fileno(), warn_on_full_buffer=False)
+    notifier = QSocketNotifier(receive.fileno(), QSocketNotifier.Type.Read, app)
+    notifier.activated.connect(lambda *_: receive.recv(512))
+
+    def stop(signum: int, _frame: object) -> None:
+        logging.getLogger(__name__).info("stopping on %s", signal.Signals(signum).name)
+        window.workspace.stop_requested = True
+        QTimer.singleShot(0, window.close)  # run by the event loop, even if it has not started yet
+        QTimer.singleShot(0, app.quit)
+
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, stop)
+    _signal_wakeup[:] = [receive, wake, notifier]  # alive, and open, as long as the app
 
 
 def _smoke(app: QApplication, window) -> int:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from core.encoder import AUTO_BATCH, DEFAULT_MODEL
 from core.settings import (DEVICES, THEMES, Settings, load_settings, restore_params, save_settings, settings_overrides,
-                           with_plugin_params)
+                           with_plugin_params, without_rejected)
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +165,7 @@ class WindowSettings(QObject):
         for plugin_id, slot in slots.items():
             saved = self.value.plugin_params.get(plugin_id, {})
             slot.params = restore_params(slot.spec.params_type, saved, overrides.get(plugin_id, {}))
+            self.value = without_rejected(self.value, plugin_id, slot.params)  # a refused value is not saved back
 
     def follow_panels(self, slots: dict) -> None:
         """Save a plugin's params whenever its panel emits new ones."""

@@ -58,6 +58,8 @@ class WorkspaceController(QObject):
         self.dialog_parent = parent
         self.prefs = prefs
         self.encoder_factory = encoder_factory or self._encoder_from_settings
+        #: set when the app is told to stop (SIGTERM): closing then asks nothing
+        self.stop_requested = False
 
     def _encoder_from_settings(self, name: str) -> Encoder:
         settings = self.prefs.value
@@ -134,6 +136,8 @@ class WorkspaceController(QObject):
             menu.addAction("(none yet)").setEnabled(False)
 
     def confirm_quit_while_busy(self) -> bool:
+        if self.stop_requested:
+            return True
         answer = QMessageBox.question(
             self.dialog_parent,
             "Embedding in progress",

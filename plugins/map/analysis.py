@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -38,7 +38,7 @@ class MapParams:
 
     n_neighbors: int = UMAP_DEFAULTS["n_neighbors"]
     min_dist: float = UMAP_DEFAULTS["min_dist"]
-    metric: str = UMAP_DEFAULTS["metric"]
+    metric: Literal["cosine", "euclidean"] = UMAP_DEFAULTS["metric"]  # core.knn.METRICS
     random_state: int | None = UMAP_DEFAULTS["random_state"]
     sample_fit_threshold: int = 200_000
     sample_size: int = 50_000
