@@ -139,7 +139,7 @@ class Driver(QObject):
             if mapped and last["t"] > self.reprojected[0] and w.host.is_idle():
                 self.reprojected[1] = last["t"]
                 self.app.quit()
-        elif mapped and idle and all(s.result is not None for s in w.host.slots.values()) and self._all_rows_in_view():
+        elif mapped and idle and all(s.settled for s in w.host.slots.values()) and self._all_rows_in_view():
             self.done_at = now
             if not self.reproject:
                 self.app.quit()

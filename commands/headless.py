@@ -161,7 +161,7 @@ def layers_report(workspace: str, collection: str | None, model: str | None, sam
     from plugins.layers.analysis import LayersParams
     from plugins.layers.analysis import compute as layers
 
-    params = LayersParams(sample=sample, k=k)
+    params = LayersParams(sample=sample, k=k, run=True)
 
     def measure(view: WorkspaceView) -> dict[str, Any]:
         extras = {"model_name": view.model_name, "texts": view.store.texts}

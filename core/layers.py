@@ -21,6 +21,7 @@ from core.compare import linear_cka
 from core.hubness import k_occurrence, k_skewness
 from core.intrinsic_dim import twonn
 from core.knn import exact_knn
+from core.plugin_api import NotApplicable
 from core.progress import Progress
 
 MEASURES = ("mean_cosine", "isoscore", "effective_rank", "twonn", "k_skewness", "cka_last", "cka_previous")
@@ -68,10 +69,11 @@ def model_layers(model_name: str, texts: Sequence[str], batch_size: int = 32,
 
     encoder = load_encoder(model_name)
     if not isinstance(encoder, SentenceTransformerEncoder):
-        raise ValueError(f"{model_name!r} is not a transformer-based sentence-transformers model: it has no layers to show")
+        raise NotApplicable(f"{model_name!r} is not a transformer-based sentence-transformers model: "
+                            "it has no layers to show")
     model = encoder.sentence_transformer()
     if not hasattr(model[0], "auto_model"):
-        raise ValueError(f"{model_name!r} does not start with a transformer: it has no layers to show")
+        raise NotApplicable(f"{model_name!r} does not start with a transformer: it has no layers to show")
     return layer_embeddings(model, texts, batch_size, progress)
 
 

@@ -23,6 +23,11 @@ PLACEMENTS = ("central", "right", "bottom", "left")
 DISPLAY_ONLY = {"display_only": True}
 
 
+class NotApplicable(LookupError):
+    """Raised by a ``compute`` when its view does not apply to the data in view (no language
+    column, a model without layers): the panel shows the message as a note, not as an error."""
+
+
 @dataclass(frozen=True)
 class KnnGraph:
     """k nearest neighbours of every row, self excluded.

@@ -125,7 +125,7 @@ def _smoke(app: QApplication, window) -> int:
     def poll() -> None:
         elapsed = time.monotonic() - started
         service_idle = window.service is not None and not window.service.busy
-        views_done = all(slot.result is not None for slot in window.host.slots.values())
+        views_done = all(slot.settled for slot in window.host.slots.values())
         if service_idle and window.host.is_idle() and views_done:
             print(f"smoke test: idle after {elapsed:.1f} s with {window.session.view.data.n} documents mapped")
             outcome["code"] = 0

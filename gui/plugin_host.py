@@ -19,7 +19,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from core.knn_cache import KnnCache
-from core.plugin_api import AnalysisData, PluginSpec, compute_fields, graph_k_for, resolve
+from core.plugin_api import AnalysisData, NotApplicable, PluginSpec, compute_fields, graph_k_for, resolve
 from core.priority import lower_thread_priority
 from core.progress import Cancelled, Progress
 from core.registry import PluginRegistry
@@ -40,13 +40,20 @@ class PluginSlot:
     generation: int = 0
     cancel: threading.Event = field(default_factory=threading.Event)
     result: Any = None
+    #: why the last compute gave no result (an error, or the view does not apply to this data)
+    error: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        """The view has answered: with a result, or with why it has none."""
+        return self.result is not None or self.error is not None
 
 
 class PluginHost(QObject):
     """Owns the panels of every plugin and schedules their computations."""
 
     sig_result = Signal(str, int, object, bool)  # plugin id, generation, result, partial
-    sig_failed = Signal(str, int, str)  # plugin id, generation, message
+    sig_failed = Signal(str, int, str, bool)  # plugin id, generation, message, not applicable (a note, no error)
     sig_status = Signal(str, int, str)  # plugin id, generation, message
     sig_layout_changed = Signal(object)  # coords (n, 2) from a layout-producing plugin
 
@@ -164,9 +171,11 @@ class PluginHost(QObject):
             self.sig_result.emit(spec.id, generation, result, False)
         except Cancelled:
             return
+        except NotApplicable as exc:
+            self.sig_failed.emit(spec.id, generation, str(exc), True)
         except Exception as exc:  # noqa: BLE001 - shown in the panel, never fatal
             log.exception("plugin %s failed", spec.id)
-            self.sig_failed.emit(spec.id, generation, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+            self.sig_failed.emit(spec.id, generation, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}", False)
 
     def _graph_k(self, k: int, n: int) -> int:
         """Build the graph once with the largest k any plugin wants."""
@@ -182,7 +191,7 @@ class PluginHost(QObject):
         slot = self._current(plugin_id, generation)
         if slot is None:
             return
-        slot.result = result
+        slot.result, slot.error = result, None
         coords = getattr(result, "coords", None)
         if coords is not None and slot.spec.placement == "central" and not partial:
             # only a finished layout is the map: a preview (PCA) must not seed the next one
@@ -195,10 +204,13 @@ class PluginHost(QObject):
             slot.panel.show_status("" if not partial else "Preview — refining…")
             slot.panel.show_result(result)
 
-    def _on_worker_failed(self, plugin_id: str, generation: int, message: str) -> None:
+    def _on_worker_failed(self, plugin_id: str, generation: int, message: str, not_applicable: bool) -> None:
         slot = self._current(plugin_id, generation)
-        if slot is not None and slot.panel is not None:
-            slot.panel.show_error(message.splitlines()[0])
+        if slot is None:
+            return
+        slot.error = message.splitlines()[0]
+        if slot.panel is not None:
+            (slot.panel.show_status if not_applicable else slot.panel.show_error)(slot.error)
 
     def _on_worker_status(self, plugin_id: str, generation: int, message: str) -> None:
         slot = self._current(plugin_id, generation)

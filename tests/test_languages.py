@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from core.plugin_api import AnalysisData
+from core.plugin_api import AnalysisData, NotApplicable
 from core.progress import null_progress
 from plugins.languages.analysis import LanguagesParams, compute, folds_of, probe_accuracy, remove_language
 from plugins.languages.panel import LanguagesPanel
@@ -73,9 +73,9 @@ def test_subspace_correction_leaves_no_language_direction(corpus):
 
 def test_one_language_is_a_clear_error(corpus):
     x, labels = corpus
-    with pytest.raises(ValueError, match="at least two are needed"):
+    with pytest.raises(NotApplicable, match="at least two are needed"):
         run(x, {"language": np.full(len(x), "en")})
-    with pytest.raises(LookupError, match="no language column"):
+    with pytest.raises(NotApplicable, match="no language column"):
         run(x, {"topic": labels["pair"]})
 
 

@@ -90,12 +90,26 @@ def test_panel_chooses_a_layer_by_clicking_its_point_and_opens_it(qtbot):
     qtbot.mouseMove(panel.plot.viewport(), at)  # the pointer gets there first, as a hand's does
     qtbot.mouseClick(panel.plot.viewport(), Qt.LeftButton, pos=at)
     assert panel.chosen_layer() == 2
+    with qtbot.waitSignal(panel.sig_params_changed) as asked:
+        qtbot.mouseClick(panel.run_button, Qt.LeftButton)
+    assert asked.args[0].run  # embedding every layer is minutes of work: it starts only when asked
     with qtbot.waitSignal(panel.context.sig_request_derived_set) as derived:
         qtbot.mouseClick(panel.open_button, Qt.LeftButton)
     assert derived.args[0] == "layer 2"
     panel.measure_box.setFocus()
     qtbot.keyClick(panel.measure_box, Qt.Key_Down)
     assert panel.plot.getPlotItem().getAxis("left").labelText == "IsoScore"
+
+
+def test_the_view_waits_to_be_asked_before_embedding_every_layer():
+    from core.plugin_api import AnalysisData, NotApplicable
+    from core.progress import null_progress
+    from plugins.layers.analysis import LayersParams, compute
+
+    data = AnalysisData(np.zeros((30, 4), np.float32), np.arange(30), extras={"model_name": "all-MiniLM-L6-v2",
+                                                                               "texts": lambda ids: ["x"] * len(ids)})
+    with pytest.raises(NotApplicable, match="Profile the layers"):
+        compute(data, LayersParams(), null_progress())
 
 
 def test_layers_command_profiles_the_bundled_model(tmp_path):

@@ -61,7 +61,7 @@ def test_drop_ends_with_a_ready_collection_and_filled_views(window, qtbot, tmp_p
     (collection,) = window.session.store.collections()
     assert collection.name == "animals" and collection.n_docs == 120
     assert any(total == 120 for _, total in progress_seen)
-    qtbot.waitUntil(lambda: all(s.result is not None for s in window.host.slots.values()), timeout=120_000)
+    qtbot.waitUntil(lambda: all(s.settled for s in window.host.slots.values()), timeout=120_000)
     assert window.host.slots["map"].result.coords.shape == (120, 2)
     assert window.host.slots["hubness"].result.occurrence.sum() == 120 * window.host.slots["hubness"].params.k
 

@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from core.knn import QueryIndex
-from core.plugin_api import AnalysisData, CacheableResult
+from core.plugin_api import AnalysisData, CacheableResult, NotApplicable
 from core.progress import Progress
 from core.sampling import seeded_rows
 
@@ -104,12 +104,12 @@ def language_column(labels: dict[str, np.ndarray], wanted: str = "") -> str:
     """``wanted`` if given, else the first conventional language column; LookupError names the choices."""
     if wanted:
         if wanted not in labels:
-            raise LookupError(f"no column {wanted!r}; the documents have: {', '.join(labels) or 'no columns'}")
+            raise NotApplicable(f"no column {wanted!r}; the documents have: {', '.join(labels) or 'no columns'}")
         return wanted
     for name in LANGUAGE_COLUMNS:
         if name in labels:
             return name
-    raise LookupError("no language column (expected one named " + ", ".join(LANGUAGE_COLUMNS)
+    raise NotApplicable("no language column (expected one named " + ", ".join(LANGUAGE_COLUMNS)
                       + "); choose the column that holds each document's language")
 
 
@@ -237,11 +237,11 @@ def compute(data: AnalysisData, params: LanguagesParams, progress: Progress) -> 
     known = ~np.isin(values, MISSING)
     languages, codes = np.unique(values[known], return_inverse=True)
     if languages.size < 2:
-        raise ValueError(f"column {column!r} holds {languages.size} language(s) among the documents in view: "
+        raise NotApplicable(f"column {column!r} holds {languages.size} language(s) among the documents in view: "
                          "at least two are needed")
     x = np.asarray(data.vectors, dtype=np.float32)[known]
     if len(x) <= max(params.k, params.folds):
-        raise ValueError(f"{len(x)} documents with a language are too few for k = {params.k} and {params.folds} folds")
+        raise NotApplicable(f"{len(x)} documents with a language are too few for k = {params.k} and {params.folds} folds")
     pairs = None
     if params.pair_column:
         pairs = np.asarray(labels[language_column(labels, params.pair_column)]).astype(str)[known]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.layers import LayerProfile, layer_profile, model_layers
-from core.plugin_api import AnalysisData, CacheableResult
+from core.plugin_api import AnalysisData, CacheableResult, NotApplicable
 from core.progress import Progress
 from core.sampling import seeded_rows
 
@@ -18,6 +18,7 @@ class LayersParams:
 
     sample: int = 2_000
     k: int = 10
+    run: bool = False  # embedding every layer takes minutes on a CPU: only once the user asks
     batch_size: int = 32
     random_state: int = 0
 
@@ -45,13 +46,16 @@ class LayersResult(CacheableResult):
 
 def compute(data: AnalysisData, params: LayersParams, progress: Progress) -> LayersResult:
     """Embed the sample from every layer of the view's model and measure each layer."""
+    if not params.run:
+        raise NotApplicable("Press “Profile the layers” to embed a sample of the documents from every layer "
+                            "of the model (about a minute per 1,000 short texts on a laptop CPU).")
     model = data.extras.get("model_name")
     texts_of = data.extras.get("texts")
     if not model or texts_of is None:
         raise ValueError("the layer profile needs the model's name and the documents' texts")
     rows = seeded_rows(data.n, params.sample, params.random_state)
     if rows.size <= params.k + 2:
-        raise ValueError(f"{rows.size} documents are too few for a layer profile with k = {params.k}")
+        raise NotApplicable(f"{rows.size} documents are too few for a layer profile with k = {params.k}")
     layers = model_layers(model, texts_of(data.doc_ids[rows]), params.batch_size, progress)
     return LayersResult(model, layer_profile(layers, params.k, progress), rows)
 

@@ -40,8 +40,13 @@ class LayersPanel(PluginPanel):
         self.sample_box = QSpinBox(minimum=50, maximum=100_000, singleStep=500, value=params.sample, prefix="sample ")
         self.sample_box.setToolTip("Documents embedded from every layer (a seeded sample of the view)")
         self.sample_box.editingFinished.connect(self._on_sample_changed)
+        self.run_button = QPushButton("Profile the layers")
+        self.run_button.setToolTip("Embed the sample from every layer of the model and measure each layer")
+        self.run_button.clicked.connect(lambda: self.set_params(replace(self.params, run=True,
+                                                                        sample=self.sample_box.value())))
         controls.addWidget(self.measure_box, 1)
         controls.addWidget(self.sample_box)
+        controls.addWidget(self.run_button)
         self.body.addLayout(controls)
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "layer (0 = token embeddings)")
