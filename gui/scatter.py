@@ -35,7 +35,18 @@ OTHER_COLOR = QColor("#bdbdbd")
 CONTINUOUS_BINS = 16
 
 
-class UniformScatterItem(pg.ScatterPlotItem):
+class PassiveScatterItem(pg.ScatterPlotItem):
+    """A scatter layer that never takes a click: picking is the view box's job.
+
+    pyqtgraph's own ``mouseClickEvent`` accepts any click on a drawn point (after a
+    Python search of every point), so the view box never saw clicks on points.
+    """
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph override
+        ev.ignore()
+
+
+class UniformScatterItem(PassiveScatterItem):
     """A scatter whose points all share one style (one colour group).
 
     pyqtgraph looks a style up in its symbol atlas with a Python loop over every
@@ -311,9 +322,9 @@ class ScatterView(pg.GraphicsLayoutWidget):
         self._density = pg.ImageItem()
         self._density.setLookupTable(_DENSITY_LUT.getLookupTable(nPts=256, alpha=True))
         self._links = pg.PlotCurveItem(pen=pg.mkPen("#444", width=1), connect="pairs")
-        self._search = pg.ScatterPlotItem(pxMode=True, brush=pg.mkBrush(None), pen=pg.mkPen("#ff7f0e", width=2))
-        self._selected = pg.ScatterPlotItem(pxMode=True, brush=pg.mkBrush("#111"), pen=pg.mkPen("w", width=1))
-        self._hover = pg.ScatterPlotItem(pxMode=True, size=14, brush=pg.mkBrush(None), pen=pg.mkPen("k", width=2))
+        self._search = PassiveScatterItem(pxMode=True, brush=pg.mkBrush(None), pen=pg.mkPen("#ff7f0e", width=2))
+        self._selected = PassiveScatterItem(pxMode=True, brush=pg.mkBrush("#111"), pen=pg.mkPen("w", width=1))
+        self._hover = PassiveScatterItem(pxMode=True, size=14, brush=pg.mkBrush(None), pen=pg.mkPen("k", width=2))
         for name, item in (("density", self._density), ("links", self._links), ("search", self._search),
                            ("selection", self._selected), ("hover", self._hover)):
             item.setZValue(_Z[name])
