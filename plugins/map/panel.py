@@ -1,23 +1,24 @@
 """The map panel: the 2-D layout the user sees first.
 
 Colour by any label or measure, hover to read a document, click / lasso /
-box to select, search by substring or by meaning, export the figure. The
-drawing itself lives in :mod:`gui.scatter`.
+box to select, search by substring or by meaning (a ranked list beside the map),
+recompute the layout afresh, export the figure. The drawing itself lives in
+:mod:`gui.scatter`; the keys (legend, colour bar) in :mod:`gui.colour_keys`.
 """
 from __future__ import annotations
-
-import html
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QSizePolicy,
-                               QSlider, QToolButton, QWidget)
+                               QSlider, QSplitter, QToolButton, QWidget)
 
 from core.projection import pca_project
-from gui.panel_base import PanelContext, PluginPanel
+from gui.colour_keys import ColourBar, TitledLegend
+from gui.panel_base import PanelContext, PluginPanel, plain_tooltip
 from gui.scatter import ColorGroup, ScatterView, categorical_groups, continuous_groups
+from gui.search_results import SearchResults
 from gui.selection_geometry import invert
 from plugins.map.analysis import MapParams, ProjectionResult
 
@@ -25,7 +26,10 @@ HOVER_CHARS = 300
 UMAP_TIP = ("UMAP layout (McInnes, Healy & Melville 2018, arXiv:1802.03426): nearby points have similar "
             "embeddings; distances between far-apart clusters carry little meaning.")
 _METHOD_NAMES = {"pca": "PCA", "seeded": "Previous layout", "umap": "UMAP", "umap-sample+transform": "UMAP (sample + transform)"}
-MEANING_TIP = "Search by meaning: encode the query and highlight the most similar documents (press Enter)"
+MEANING_TIP = "Search by meaning: encode the query and list the most similar documents (runs as you pause typing)"
+RECOMPUTE_TIP = "Compute a fresh layout of the documents in view, ignoring earlier layouts (Ctrl+R)"
+#: pause in typing before a search runs (ms): text search, and by meaning (which encodes the query)
+TEXT_DEBOUNCE_MS, MEANING_DEBOUNCE_MS = 250, 600
 #: why "By meaning" is off for sets without an encoder to embed the query (by models.kind)
 NO_ENCODER = {"imported": "this set was imported, so no model here can embed the query",
               "derived": "this set was derived (e.g. corrected) and the query cannot be transformed the same way"}
@@ -45,6 +49,7 @@ class MapPanel(PluginPanel):
         self._result: ProjectionResult | None = None
         self._selection = np.empty(0, dtype=np.int64)
         self._search_rows = np.empty(0, dtype=np.int64)
+        self._links = (-1, np.empty(0, dtype=np.int64))  # neighbour lines asked for: source row, targets
         self._groups: list[ColorGroup] = []
         #: per-point measures received through ``sig_request_color`` (name -> values)
         self.measures: dict[str, np.ndarray] = {}
@@ -52,7 +57,15 @@ class MapPanel(PluginPanel):
         self._build_toolbar()
         self.view = ScatterView(self)
         self.view.setMinimumSize(320, 240)
-        self.body.addWidget(self.view, 1)
+        self.results = SearchResults()
+        self.results.setVisible(False)
+        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.addWidget(self.view)
+        self.splitter.addWidget(self.results)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.body.addWidget(self.splitter, 1)
+        self._place_status_line()
         self._hover_label = QLabel(self.view)
         self._hover_label.setTextFormat(Qt.PlainText)
         self._hover_label.setWordWrap(True)
@@ -60,12 +73,8 @@ class MapPanel(PluginPanel):
         self._hover_label.setStyleSheet("background: rgba(255,255,255,235); border: 1px solid #999; padding: 4px;")
         self._hover_label.setAttribute(Qt.WA_TransparentForMouseEvents)
         self._hover_label.hide()
-        self._legend = pg.LegendItem(labelTextSize="8pt", labelTextColor="#222", verSpacing=-6)
-        self._legend_entries: list[tuple[int, str]] = []  # (scatter item id, name) per legend row
-        self._category_order: dict[str, list[str]] = {}  # column -> its categories in colour order, kept
-        self._legend.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
-        self._colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self._cmap, interactive=False, width=14)
-        self._colorbar.getAxis("right").setTextPen("#222")
+        self.legend = TitledLegend()
+        self.colour_bar = ColourBar(self._cmap)
         self._key: pg.GraphicsWidget | None = None
         self._wire()
 
@@ -92,6 +101,11 @@ class MapPanel(PluginPanel):
         self.reset_button = self._tool_button("Reset zoom", "Show all points", False)
         self.export_button = self._tool_button("Export figure…", "Save the map as PNG, SVG or PDF "
                                                "with its data and a manifest", False)
+        self.recompute_action = QAction("Recompute layout", self, shortcut=QKeySequence("Ctrl+R"),
+                                        toolTip=RECOMPUTE_TIP, shortcutContext=Qt.WindowShortcut)
+        self.addAction(self.recompute_action)
+        self.recompute_button = QToolButton()
+        self.recompute_button.setDefaultAction(self.recompute_action)
         row1.addWidget(QLabel("Colour"))
         row1.addWidget(self.color_box)
         row1.addWidget(self.search_edit, 1)
@@ -106,11 +120,29 @@ class MapPanel(PluginPanel):
         self.info_label.setToolTip(UMAP_TIP)
         self.info_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # may clip, never widens
         for widget in (QLabel("Size"), self.size_slider, QLabel("Opacity"), self.opacity_slider,
-                       QLabel("Render"), self.render_box, self.reset_button, self.export_button):
+                       QLabel("Render"), self.render_box, self.reset_button, self.recompute_button, self.export_button):
             row2.addWidget(widget)
         row2.addWidget(self.info_label, 1)
         self.body.addLayout(row1)
         self.body.addLayout(row2)
+
+    def _place_status_line(self) -> None:
+        """Transient status ("Computing…", "UMAP layout… 3 s") on one line of fixed height below the map,
+        so it never pushes the toolbar or the map about; the full text is its tooltip."""
+        self.body.removeWidget(self._status)
+        self._status.setWordWrap(False)
+        policy = QSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        policy.setRetainSizeWhenHidden(True)
+        self._status.setSizePolicy(policy)
+        self.body.addWidget(self._status)
+
+    def show_status(self, text: str) -> None:
+        super().show_status(text)
+        self._status.setToolTip(plain_tooltip(text) if text else "")
+
+    def show_error(self, text: str) -> None:
+        super().show_error(text)
+        self._status.setToolTip(plain_tooltip(text))
 
     def _tool_button(self, text: str, tip: str, checkable: bool) -> QToolButton:
         button = QToolButton()
@@ -137,7 +169,9 @@ class MapPanel(PluginPanel):
         self.view.sig_hovered.connect(self._on_view_hovered)
         self.view.sig_menu_requested.connect(self._on_view_menu_requested)
         self.color_box.currentIndexChanged.connect(lambda _: self._recolor())
-        self._search_timer = QTimer(self, singleShot=True, interval=250, timeout=self._run_text_search)
+        self._search_timer = QTimer(self, singleShot=True, interval=TEXT_DEBOUNCE_MS, timeout=self._run_search)
+        self.results.sig_row_picked.connect(self._on_results_row_picked)
+        self.recompute_action.triggered.connect(self.sig_recompute_requested)
         self.search_edit.textChanged.connect(self._on_search_text_changed)
         self.search_edit.returnPressed.connect(self._on_search_return_pressed)
         self.meaning_button.toggled.connect(lambda _: self._on_search_text_changed(self.search_edit.text()))
@@ -176,7 +210,17 @@ class MapPanel(PluginPanel):
 
     def _apply_selection(self, rows: np.ndarray) -> None:
         self._selection = np.unique(np.asarray(rows, dtype=np.int64))
+        self._redraw_links()
         self._redraw_highlights()
+
+    def _redraw_links(self) -> None:
+        """Neighbour lines only from a selected document: a new selection without it (Esc, a lasso
+        elsewhere) removes them until a view asks again."""
+        source, targets = self._links
+        if source not in self._selection:
+            source, targets = -1, targets[:0]
+            self._links = (source, targets)
+        self.view.set_links(source, targets)
 
     def _redraw_highlights(self) -> None:
         shown = self.view.set_highlight("selection", self._selection)
@@ -186,8 +230,6 @@ class MapPanel(PluginPanel):
         text = f"{method} · {self.n_rows:,} " + (f"of {total:,} (sample)" if total else "points")
         if self._selection.size:
             text += f" · {self._selection.size:,} selected" + (f" ({shown:,} drawn)" if shown < self._selection.size else "")
-        if self._search_rows.size:
-            text += f" · {self._search_rows.size:,} matches"
         self.info_label.setText(text)
 
     # ------------------------------------------------------------------ colour
@@ -229,29 +271,16 @@ class MapPanel(PluginPanel):
             groups = [ColorGroup("all", np.arange(self.n_rows), pg.mkColor("#1f77b4"))]
             self._set_key(None)
         elif values.dtype.kind in "fiu":
-            groups, levels = continuous_groups(values, self._cmap)
-            self._colorbar.setLevels(levels)
-            self._colorbar.getAxis("right").setLabel(html.escape(name), color="#222")
-            self._set_key(self._colorbar)
+            groups, scale = continuous_groups(values, self._cmap)
+            self.colour_bar.show_scale(self.color_box.currentText(), scale)
+            self._set_key(self.colour_bar)
         else:
-            groups = categorical_groups(values, keep=self._category_order.get(name, ()))
-            self._category_order[name] = [g.name for g in groups if g.z >= 0]  # "other" is drawn below: z < 0
-            self._set_key(self._legend)
+            groups = categorical_groups(values, colours=self.context.colours, column=name)
+            self._set_key(self.legend)
         self._groups = groups
         self.view.set_groups(groups)
-        if self._key is self._legend:
-            self._fill_legend(groups)
-
-    def _fill_legend(self, groups: list[ColorGroup]) -> None:
-        """A legend row per group, rebuilt only when the groups changed: each row is a label item
-        (a growing map recoloured on every update spent 20-60 ms of GUI time remaking them)."""
-        entries = [(id(item), group.name) for item, group in zip(self.view.group_items, groups)]
-        if entries == self._legend_entries:
-            return  # same items, same names: the samples repaint in the items' new colours
-        self._legend.clear()
-        for item, group in zip(self.view.group_items, groups):
-            self._legend.addItem(item, html.escape(group.name[:40]))
-        self._legend_entries = entries
+        if self._key is self.legend:
+            self.legend.show_items(name, self.view.group_items, [g.name for g in groups])
 
     def _set_key(self, key: pg.GraphicsWidget | None) -> None:
         """Put the legend or the colour bar right of the plot (inside the exported figure)."""
@@ -281,7 +310,8 @@ class MapPanel(PluginPanel):
         self.color_box.setCurrentIndex(self.color_box.findData(f"measure:{name}"))
 
     def _on_context_request_links(self, source: int, targets: np.ndarray) -> None:
-        self.view.set_links(source, targets)
+        self._links = (int(source), np.asarray(targets, dtype=np.int64))
+        self._redraw_links()
 
     def _on_context_data_changed(self) -> None:
         self._refresh_color_box()
@@ -298,8 +328,26 @@ class MapPanel(PluginPanel):
                                        "Pick an encoder's set in the Model box, or search the text.")
 
     def _on_context_search_results(self, rows: np.ndarray, scores: np.ndarray) -> None:
-        self._search_rows = np.asarray(rows, dtype=np.int64)
+        """Semantic search answers (from the window); text search comes through :meth:`_show_matches` too."""
+        self._show_matches(rows, scores, "meaning")
+
+    def _show_matches(self, rows: np.ndarray, scores: np.ndarray, kind: str) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        keep = (rows >= 0) & (rows < self.n_rows)
+        self._search_rows = rows[keep]
+        query = self.search_edit.text().strip()
+        if query:
+            titles = self.context.labels.get("title")
+            titles = titles if titles is not None and len(titles) == self.n_rows else None
+            self.results.show_matches(query, self._search_rows, np.asarray(scores)[keep], kind, self.context.texts,
+                                      titles)
+        else:
+            self.results.clear()
+        self.results.setVisible(bool(query))
         self._redraw_highlights()
+
+    def _on_results_row_picked(self, row: int) -> None:
+        self.set_selection(np.array([row], dtype=np.int64))
 
     # ------------------------------------------------------------------ view slots
 
@@ -339,22 +387,29 @@ class MapPanel(PluginPanel):
             self.view.vb.tool = button.text().lower()
 
     def _on_search_text_changed(self, text: str) -> None:
+        """Search as the user pauses typing: text search at once, by meaning a little later."""
         if not text.strip():
             self._search_timer.stop()
-            self._on_context_search_results(np.empty(0, np.int64), np.empty(0))
-        elif not self.meaning_button.isChecked():
-            self._search_timer.start()
+            self._show_matches(np.empty(0, np.int64), np.empty(0), "text")
+            return
+        meaning = self.meaning_button.isChecked()
+        self._search_timer.setInterval(MEANING_DEBOUNCE_MS if meaning else TEXT_DEBOUNCE_MS)
+        self._search_timer.start()
 
     def _on_search_return_pressed(self) -> None:
-        query = self.search_edit.text().strip()
-        if query and self.meaning_button.isChecked():
-            self.context.sig_request_semantic_search.emit(query)
-        elif query:
-            self._run_text_search()
+        self._search_timer.stop()
+        self._run_search()
 
-    def _run_text_search(self) -> None:
-        rows = self.context.find_text(self.search_edit.text().strip())
-        self._on_context_search_results(rows[rows < self.n_rows], np.ones(rows.size))
+    def _run_search(self) -> None:
+        query = self.search_edit.text().strip()
+        if not query:
+            return
+        if self.meaning_button.isChecked():
+            self.results.count_label.setText(f"Searching by meaning for “{query}”…")
+            self.context.sig_request_semantic_search.emit(query)
+        else:
+            rows, counts = self.context.find_text(query)
+            self._show_matches(rows, counts, "text")
 
     def _on_export_clicked(self) -> None:
         from gui.figure_export import FigureExportDialog
@@ -384,7 +439,7 @@ class MapPanel(PluginPanel):
         if self._result is None:
             return {}
         return {"projection": self._result.method, "projection_params": self._result.params,
-                "n_points": self.n_rows, "n_selected": int(self._selection.size)}
+                "layout_init": self._result.init, "n_points": self.n_rows, "n_selected": int(self._selection.size)}
 
     def figure_items(self) -> dict[str, pg.PlotItem]:
         return {"map": self.view.plot_item}
