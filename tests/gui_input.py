@@ -35,9 +35,13 @@ def _send(widget: QWidget, kind: QEvent.Type, pos: QPoint, button: Qt.MouseButto
     QApplication.sendEvent(widget, event)
 
 
-def move(widget: QWidget, pos: QPoint, buttons: Qt.MouseButton = Qt.NoButton,
+def move(qtbot, widget: QWidget, pos: QPoint, buttons: Qt.MouseButton = Qt.NoButton,
          modifiers: Qt.KeyboardModifier = Qt.NoModifier) -> None:
-    """The pointer moves to ``pos`` (with ``buttons`` held)."""
+    """The pointer moves to ``pos`` (with ``buttons`` held), at a hand's pace: pyqtgraph drops move
+    events that come faster than its ``mouseRateLimit``, so each waits until the scene takes it."""
+    scene = getattr(widget.parent(), "scene", lambda: None)()
+    if scene is not None and hasattr(scene, "_moveEventIsAllowed"):
+        qtbot.waitUntil(scene._moveEventIsAllowed, timeout=1_000)
     _send(widget, QEvent.MouseMove, pos, Qt.NoButton, buttons, modifiers)
     QApplication.processEvents()
 
@@ -45,19 +49,21 @@ def move(widget: QWidget, pos: QPoint, buttons: Qt.MouseButton = Qt.NoButton,
 def click(qtbot, widget: QWidget, pos: QPoint, button: Qt.MouseButton = Qt.LeftButton,
           modifiers: Qt.KeyboardModifier = Qt.NoModifier) -> None:
     """Move there, then press and release ``button``."""
-    move(widget, pos)
+    move(qtbot, widget, pos)
     qtbot.mouseClick(widget, button, modifiers, pos)
     QApplication.processEvents()
 
 
-def drag(widget: QWidget, path: Sequence[QPoint], modifiers: Qt.KeyboardModifier = Qt.NoModifier,
-         steps: int = 4) -> None:
+def drag(qtbot, widget: QWidget, path: Sequence[QPoint], modifiers: Qt.KeyboardModifier = Qt.NoModifier,
+         steps: int = 4) -> list[QPoint]:
     """Press at ``path[0]``, move through every point of ``path`` (``steps`` moves per leg) with the
-    left button held, release at the last one."""
+    left button held, release at the last one. Returns every pixel the pointer went through."""
     _send(widget, QEvent.MouseButtonPress, path[0], Qt.LeftButton, Qt.LeftButton, modifiers)
+    went = [path[0]]
     for a, b in zip(path[:-1], path[1:]):
         for t in np.linspace(0, 1, steps + 1)[1:]:
-            here = QPoint(round(a.x() + t * (b.x() - a.x())), round(a.y() + t * (b.y() - a.y())))
-            move(widget, here, Qt.LeftButton, modifiers)
+            went.append(QPoint(round(a.x() + t * (b.x() - a.x())), round(a.y() + t * (b.y() - a.y()))))
+            move(qtbot, widget, went[-1], Qt.LeftButton, modifiers)
     _send(widget, QEvent.MouseButtonRelease, path[-1], Qt.LeftButton, Qt.NoButton, modifiers)
     QApplication.processEvents()
+    return went

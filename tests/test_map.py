@@ -265,20 +265,21 @@ def test_lasso_by_shift_drag_and_by_the_lasso_tool(panel, qtbot):
     view = panel.view
     centre = pixel_of(view, view.xy[0])
     path = [centre + QPoint(*d) for d in ((-70, -50), (60, -60), (70, 40), (-40, 70))]
-    polygon = np.array([view.vb.mapSceneToView(view.mapToScene(p)).toTuple() for p in path])
-    inside = winding_inside(view.xy, polygon)
-    assert inside.size > 10
-    assert np.array_equal(picked(panel, qtbot, lambda: drag(view.viewport(), path, Qt.ShiftModifier)), inside)
+    went: list[QPoint] = []
+    rows = picked(panel, qtbot, lambda: went.extend(drag(qtbot, view.viewport(), path, Qt.ShiftModifier)))
+    polygon = np.array([view.vb.mapSceneToView(view.mapToScene(p)).toTuple() for p in went])
+    inside = winding_inside(view.xy, polygon)  # the points inside the path the pointer took
+    assert inside.size > 10 and np.array_equal(rows, inside)
     assert not view.vb._lasso.isVisible()  # the outline goes when the drag ends
     lasso = next(b for b in panel.tool_group.buttons() if b.text() == "Lasso")
     qtbot.mouseClick(lasso, Qt.LeftButton)
     assert lasso.isChecked()
     before = np.array(view.vb.viewRange())
-    assert np.array_equal(picked(panel, qtbot, lambda: drag(view.viewport(), path)), inside)
+    assert np.array_equal(picked(panel, qtbot, lambda: drag(qtbot, view.viewport(), path)), inside)
     assert np.allclose(np.array(view.vb.viewRange()), before)  # a lasso does not pan
     pan = next(b for b in panel.tool_group.buttons() if b.text() == "Pan")
     qtbot.mouseClick(pan, Qt.LeftButton)
-    drag(view.viewport(), path[:2])
+    drag(qtbot, view.viewport(), path[:2])
     assert not np.allclose(np.array(view.vb.viewRange()), before)  # Pan pans
 
 
@@ -289,10 +290,10 @@ def test_box_by_ctrl_drag_by_the_box_tool_and_keys(panel, qtbot):
     (x0, y0), (x1, y1) = (view.vb.mapSceneToView(view.mapToScene(p)).toTuple() for p in (a, b))
     expected = [i for i, (x, y) in enumerate(view.xy) if min(x0, x1) <= x <= max(x0, x1) and min(y0, y1) <= y <= max(y0, y1)]
     assert len(expected) > 10
-    assert picked(panel, qtbot, lambda: drag(view.viewport(), [a, b], Qt.ControlModifier)).tolist() == expected
+    assert picked(panel, qtbot, lambda: drag(qtbot, view.viewport(), [a, b], Qt.ControlModifier)).tolist() == expected
     box = next(button for button in panel.tool_group.buttons() if button.text() == "Box")
     qtbot.mouseClick(box, Qt.LeftButton)
-    assert picked(panel, qtbot, lambda: drag(view.viewport(), [a, b])).tolist() == expected
+    assert picked(panel, qtbot, lambda: drag(qtbot, view.viewport(), [a, b])).tolist() == expected
     boxed = panel._selection.copy()
     panel.activateWindow()
     qtbot.waitUntil(panel.isActiveWindow)
@@ -329,7 +330,7 @@ def test_hover_by_a_real_mouse_move_shows_plain_text_and_labels(panel, qtbot):
     panel.context.set_text_lookup(lambda rows: ["<b>bold</b> " + "x" * 400 for _ in rows])
     view = panel.view
     row = lonely_row(view.xy, 16, view)
-    move(view.viewport(), pixel_of(view, view.xy[row]))
+    move(qtbot, view.viewport(), pixel_of(view, view.xy[row]))
     label = panel._hover_label
     qtbot.waitUntil(label.isVisible)  # hover is rate-limited: it comes a few ms later
     assert label.textFormat() == Qt.PlainText and label.text().startswith("<b>bold</b>")
