@@ -94,10 +94,28 @@ def test_align_to_undoes_rotation_stretch_and_shift():
 
 
 def test_projection_result_round_trips_through_arrays():
-    result = ProjectionResult(np.ones((3, 2), np.float32), "umap", {"n_neighbors": 15}, 1.5, "ok")
+    result = ProjectionResult(np.ones((3, 2), np.float32), "umap", {"n_neighbors": 15}, 1.5, "ok", init="fresh layout")
     back = ProjectionResult.from_arrays(result.to_arrays())
     assert back.method == "umap" and back.params == {"n_neighbors": 15} and back.elapsed == 1.5
+    assert back.init == "fresh layout"
     assert np.array_equal(back.coords, result.coords) and back.status == "ok" and not back.partial
+
+
+def test_the_layout_is_carried_over_only_while_the_same_documents_grow():
+    from gui.session import LoadedView, grows
+
+    def view(ids, model=1, coords=True):
+        ids = np.asarray(ids, dtype=np.int64)
+        data = AnalysisData(np.zeros((ids.size, 2), np.float32), ids, coords=np.zeros((ids.size, 2)) if coords else None)
+        return LoadedView(data, "", {}, (1,), model)
+
+    assert grows(view([1, 2, 3]), view([1, 2, 3, 4]))  # a growing collection, or a collection ticked on
+    assert not grows(view([1, 2, 3, 4]), view([1, 2, 3]))  # a collection unticked
+    assert not grows(view([1, 2, 3]), view([1, 2, 4, 5]))  # some gone, some new
+    assert not grows(view([1, 2, 3]), view([1, 2, 3]))  # the same documents: a fresh layout or the cache
+    assert not grows(view([1, 2]), view([1, 2, 3], model=2))  # another model's space
+    assert not grows(view([1, 2], coords=False), view([1, 2, 3]))  # nothing laid out yet
+    assert not grows(None, view([1]))
 
 
 @pytest.mark.parametrize("n", [0, 1, 3, 10, 15])
@@ -136,6 +154,16 @@ def test_umap_preview_trust_growth_and_cancel(umap_worker):
         assert np.linalg.norm(shift) < 0.03 * span
     assert np.median(np.linalg.norm(grown.coords[:600] - result.coords, axis=1)) < 0.1 * span
     assert umap_process.COMPILING_MESSAGE not in messages
+    assert result.init.startswith("fresh layout") and "random_state 42" in result.init
+    assert grown.init.startswith("warm-started from the previous layout of 600 of these 660 documents")
+
+    # the same documents with any earlier picture (another layout, other params) get the fresh layout:
+    # the shape never depends on history, and the old picture stays on screen meanwhile (no preview)
+    progress, messages, partials = recorder()
+    elsewhere = np.random.default_rng(9).normal(size=(600, 2)).astype(np.float32)
+    again = compute(AnalysisData(X, np.arange(600), knn=brute_knn(X, 14), coords=elsewhere), MapParams(), progress)
+    assert partials == [] and not again.keeps_frame and again.init == result.init
+    np.testing.assert_array_equal(again.coords, result.coords)
 
     # cancelling abandons the job at once
     cancel = threading.Event()
