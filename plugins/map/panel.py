@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QSizePolicy,
                                QSlider, QSplitter, QToolButton, QWidget)
@@ -21,18 +21,13 @@ from gui.scatter import ColorGroup, ScatterView, categorical_groups, continuous_
 from gui.search_results import SearchResults
 from gui.selection_geometry import invert
 from plugins.map.analysis import MapParams, ProjectionResult
+from plugins.map.search import MEANING_TIP, MapSearch
 
 HOVER_CHARS = 300
 UMAP_TIP = ("UMAP layout (McInnes, Healy & Melville 2018, arXiv:1802.03426): nearby points have similar "
             "embeddings; distances between far-apart clusters carry little meaning.")
 _METHOD_NAMES = {"pca": "PCA", "seeded": "Previous layout", "umap": "UMAP", "umap-sample+transform": "UMAP (sample + transform)"}
-MEANING_TIP = "Search by meaning: encode the query and list the most similar documents (runs as you pause typing)"
 RECOMPUTE_TIP = "Compute a fresh layout of the documents in view, ignoring earlier layouts (Ctrl+R)"
-#: pause in typing before a search runs (ms): text search, and by meaning (which encodes the query)
-TEXT_DEBOUNCE_MS, MEANING_DEBOUNCE_MS = 250, 600
-#: why "By meaning" is off for sets without an encoder to embed the query (by models.kind)
-NO_ENCODER = {"imported": "this set was imported, so no model here can embed the query",
-              "derived": "this set was derived (e.g. corrected) and the query cannot be transformed the same way"}
 _ACTIONS = (("Show selected in table", "show_table"), ("Export selection…", "export_selection"),
             ("New collection from selection", "new_collection"))
 
@@ -164,17 +159,14 @@ class MapPanel(PluginPanel):
         ctx.sig_request_color.connect(self._on_context_request_color)
         ctx.sig_request_links.connect(self._on_context_request_links)
         ctx.sig_data_changed.connect(self._on_context_data_changed)
-        ctx.sig_search_results.connect(self._on_context_search_results)
         self.view.sig_picked.connect(self.set_selection)
         self.view.sig_hovered.connect(self._on_view_hovered)
         self.view.sig_menu_requested.connect(self._on_view_menu_requested)
         self.color_box.currentIndexChanged.connect(lambda _: self._recolor())
-        self._search_timer = QTimer(self, singleShot=True, interval=TEXT_DEBOUNCE_MS, timeout=self._run_search)
-        self.results.sig_row_picked.connect(self._on_results_row_picked)
+        self.search = MapSearch(self.search_edit, self.meaning_button, self.results, ctx, self)
+        self.search.sig_matches_changed.connect(self._on_search_matches_changed)
+        self.search.sig_row_picked.connect(lambda row: self.set_selection(np.array([row], dtype=np.int64)))
         self.recompute_action.triggered.connect(self.sig_recompute_requested)
-        self.search_edit.textChanged.connect(self._on_search_text_changed)
-        self.search_edit.returnPressed.connect(self._on_search_return_pressed)
-        self.meaning_button.toggled.connect(lambda _: self._on_search_text_changed(self.search_edit.text()))
         self.tool_group.buttonToggled.connect(self._on_tool_toggled)
         self.render_box.currentTextChanged.connect(lambda text: self.view.set_render_mode(text.lower()))
         self.reset_button.clicked.connect(self.view.reset_view)
@@ -313,41 +305,13 @@ class MapPanel(PluginPanel):
         self._links = (int(source), np.asarray(targets, dtype=np.int64))
         self._redraw_links()
 
+    def _on_search_matches_changed(self, rows: np.ndarray) -> None:
+        self._search_rows = rows
+        self._redraw_highlights()
+
     def _on_context_data_changed(self) -> None:
         self._refresh_color_box()
         self._recolor()
-        self._update_meaning_button()
-
-    def _update_meaning_button(self) -> None:
-        """Search by meaning needs the set's own encoder: off, saying why, for imported and derived sets."""
-        kind = self.context.provenance.get("model_kind", "encoder")
-        self.meaning_button.setChecked(self.meaning_button.isChecked() and kind == "encoder")
-        self.meaning_button.setEnabled(kind == "encoder")
-        reason = NO_ENCODER.get(kind, f"a {kind} set has no model to embed the query")
-        self.meaning_button.setToolTip(MEANING_TIP if kind == "encoder" else f"Search by meaning is off: {reason}. "
-                                       "Pick an encoder's set in the Model box, or search the text.")
-
-    def _on_context_search_results(self, rows: np.ndarray, scores: np.ndarray) -> None:
-        """Semantic search answers (from the window); text search comes through :meth:`_show_matches` too."""
-        self._show_matches(rows, scores, "meaning")
-
-    def _show_matches(self, rows: np.ndarray, scores: np.ndarray, kind: str) -> None:
-        rows = np.asarray(rows, dtype=np.int64)
-        keep = (rows >= 0) & (rows < self.n_rows)
-        self._search_rows = rows[keep]
-        query = self.search_edit.text().strip()
-        if query:
-            titles = self.context.labels.get("title")
-            titles = titles if titles is not None and len(titles) == self.n_rows else None
-            self.results.show_matches(query, self._search_rows, np.asarray(scores)[keep], kind, self.context.texts,
-                                      titles)
-        else:
-            self.results.clear()
-        self.results.setVisible(bool(query))
-        self._redraw_highlights()
-
-    def _on_results_row_picked(self, row: int) -> None:
-        self.set_selection(np.array([row], dtype=np.int64))
 
     # ------------------------------------------------------------------ view slots
 
@@ -385,31 +349,6 @@ class MapPanel(PluginPanel):
     def _on_tool_toggled(self, button: QToolButton, checked: bool) -> None:
         if checked:
             self.view.vb.tool = button.text().lower()
-
-    def _on_search_text_changed(self, text: str) -> None:
-        """Search as the user pauses typing: text search at once, by meaning a little later."""
-        if not text.strip():
-            self._search_timer.stop()
-            self._show_matches(np.empty(0, np.int64), np.empty(0), "text")
-            return
-        meaning = self.meaning_button.isChecked()
-        self._search_timer.setInterval(MEANING_DEBOUNCE_MS if meaning else TEXT_DEBOUNCE_MS)
-        self._search_timer.start()
-
-    def _on_search_return_pressed(self) -> None:
-        self._search_timer.stop()
-        self._run_search()
-
-    def _run_search(self) -> None:
-        query = self.search_edit.text().strip()
-        if not query:
-            return
-        if self.meaning_button.isChecked():
-            self.results.count_label.setText(f"Searching by meaning for “{query}”…")
-            self.context.sig_request_semantic_search.emit(query)
-        else:
-            rows, counts = self.context.find_text(query)
-            self._show_matches(rows, counts, "text")
 
     def _on_export_clicked(self) -> None:
         from gui.figure_export import FigureExportDialog
