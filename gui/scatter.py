@@ -351,6 +351,7 @@ class ScatterView(pg.GraphicsLayoutWidget):
         self.opacity = 0.8
         self.render_mode = "auto"
         self.density_active = False
+        self.key: pg.GraphicsWidget | None = None  # legend or colour bar beside the plot
         self._density = pg.ImageItem()
         self._density.setLookupTable(_DENSITY_LUT.getLookupTable(nPts=256, alpha=True))
         self._links = pg.PlotCurveItem(pen=pg.mkPen("#444", width=1), connect="pairs")
@@ -415,6 +416,18 @@ class ScatterView(pg.GraphicsLayoutWidget):
             item.set_records(self._records[start:stop], self._brush(group.color))
             item.setZValue(group.z * 1e-3)
             item.setVisible(not self.density_active)
+
+    def set_key(self, key: pg.GraphicsWidget | None) -> None:
+        """Put a legend or colour bar right of the plot (inside exported figures); None removes it."""
+        layout = self.plot_item.layout
+        if self.key is not None and self.key is not key:
+            layout.removeItem(self.key)
+            self.key.setParentItem(None)
+            self.scene().removeItem(self.key)
+        if key is not None and self.key is not key:
+            layout.addItem(key, 2, 3)
+            layout.setAlignment(key, Qt.AlignTop | Qt.AlignLeft)
+        self.key = key
 
     @property
     def group_items(self) -> list[pg.ScatterPlotItem]:

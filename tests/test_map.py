@@ -420,7 +420,7 @@ def test_measure_colour_bar_states_its_range_and_clipping(panel):
     values[:3] = 10_000  # three far above the 99th percentile
     panel.context.color_by("N_k", values)
     bar = panel.colour_bar
-    assert panel._key is bar and bar.scene() is panel.view.scene()  # drawn inside the figure
+    assert panel.view.key is bar and bar.scene() is panel.view.scene()  # drawn inside the figure
     title, top, bottom = bar.texts()
     assert "N_k" in title and "≥" in top and "points up to 10,000" in top
     above = int(np.sum(values > np.ceil(np.percentile(values, 99))))

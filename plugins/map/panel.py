@@ -70,7 +70,6 @@ class MapPanel(PluginPanel):
         self._hover_label.hide()
         self.legend = TitledLegend()
         self.colour_bar = ColourBar(self._cmap)
-        self._key: pg.GraphicsWidget | None = None
         self._wire()
 
     # ------------------------------------------------------------------ layout
@@ -261,30 +260,18 @@ class MapPanel(PluginPanel):
         name, values = self.color_values()
         if values is None:
             groups = [ColorGroup("all", np.arange(self.n_rows), pg.mkColor("#1f77b4"))]
-            self._set_key(None)
+            self.view.set_key(None)
         elif values.dtype.kind in "fiu":
             groups, scale = continuous_groups(values, self._cmap)
             self.colour_bar.show_scale(self.color_box.currentText(), scale)
-            self._set_key(self.colour_bar)
+            self.view.set_key(self.colour_bar)
         else:
             groups = categorical_groups(values, colours=self.context.colours, column=name)
-            self._set_key(self.legend)
+            self.view.set_key(self.legend)
         self._groups = groups
         self.view.set_groups(groups)
-        if self._key is self.legend:
+        if self.view.key is self.legend:
             self.legend.show_items(name, self.view.group_items, [g.name for g in groups])
-
-    def _set_key(self, key: pg.GraphicsWidget | None) -> None:
-        """Put the legend or the colour bar right of the plot (inside the exported figure)."""
-        layout = self.view.plot_item.layout
-        if self._key is not None and self._key is not key:
-            layout.removeItem(self._key)
-            self._key.setParentItem(None)
-            self.view.scene().removeItem(self._key)
-        if key is not None and self._key is not key:
-            layout.addItem(key, 2, 3)
-            layout.setAlignment(key, Qt.AlignTop | Qt.AlignLeft)
-        self._key = key
 
     def _on_style_changed(self) -> None:
         self.view.set_point_style(self.size_slider.value(), self.opacity_slider.value() / 100)
