@@ -42,7 +42,7 @@ class SearchResults(QWidget):
         self.rows = np.asarray(rows, dtype=np.int64)
         scores = np.asarray(scores)
         listed = self.rows[:LIST_LIMIT]
-        what = "most similar documents" if kind == "meaning" else "documents contain"
+        what = "documents most similar to" if kind == "meaning" else "documents contain"
         count = f"{self.rows.size:,} {what} “{query}”"
         if self.rows.size > listed.size:
             count += f" · the best {listed.size:,} listed"

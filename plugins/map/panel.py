@@ -57,8 +57,9 @@ class MapPanel(PluginPanel):
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(self.view)
         self.splitter.addWidget(self.results)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self._results_shown = False
         self.body.addWidget(self.splitter, 1)
         self._place_status_line()
         self._hover_label = QLabel(self.view)
@@ -112,23 +113,27 @@ class MapPanel(PluginPanel):
         self.info_label = QLabel("")
         self.info_label.setTextFormat(Qt.PlainText)
         self.info_label.setToolTip(UMAP_TIP)
-        self.info_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # may clip, never widens
         for widget in (QLabel("Size"), self.size_slider, QLabel("Opacity"), self.opacity_slider,
                        QLabel("Render"), self.render_box, self.reset_button, self.recompute_button, self.export_button):
             row2.addWidget(widget)
-        row2.addWidget(self.info_label, 1)
+        row2.addStretch(1)
         self.body.addLayout(row1)
         self.body.addLayout(row2)
 
     def _place_status_line(self) -> None:
-        """Transient status ("Computing…", "UMAP layout… 3 s") on one line of fixed height below the map,
-        so it never pushes the toolbar or the map about; the full text is its tooltip."""
+        """One line of fixed height below the map: the transient status ("Computing…", "UMAP layout…
+        3 s"; may clip, full text in its tooltip) and the map's facts (method, points, selected), shown
+        whole. Neither pushes the toolbar or the map about."""
         self.body.removeWidget(self._status)
         self._status.setWordWrap(False)
         policy = QSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         policy.setRetainSizeWhenHidden(True)
         self._status.setSizePolicy(policy)
-        self.body.addWidget(self._status)
+        self.info_label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
+        line = QHBoxLayout()
+        line.addWidget(self._status, 1)
+        line.addWidget(self.info_label)
+        self.body.addLayout(line)
 
     def show_status(self, text: str) -> None:
         super().show_status(text)
@@ -263,7 +268,7 @@ class MapPanel(PluginPanel):
             self.view.set_key(None)
         elif values.dtype.kind in "fiu":
             groups, scale = continuous_groups(values, self._cmap)
-            self.colour_bar.show_scale(self.color_box.currentText(), scale)
+            self.colour_bar.show_scale(name, scale)
             self.view.set_key(self.colour_bar)
         else:
             groups = categorical_groups(values, colours=self.context.colours, column=name)
@@ -293,6 +298,10 @@ class MapPanel(PluginPanel):
         self._redraw_links()
 
     def _on_search_matches_changed(self, rows: np.ndarray) -> None:
+        if self.results.isVisible() and not self._results_shown:  # the list opens at 30% of the width
+            width = sum(self.splitter.sizes())
+            self.splitter.setSizes([width - width * 3 // 10, width * 3 // 10])
+        self._results_shown = self.results.isVisible()
         self._search_rows = rows
         self._redraw_highlights()
 
