@@ -13,7 +13,7 @@ TEXT_COLOUR = "#222"
 
 
 class Scale(Protocol):
-    """What a colour bar shows (``plugins.map.scatter.ColourScale`` is one)."""
+    """What a colour bar shows (``gui.scatter.ColourScale`` is one)."""
 
     lo: float
     hi: float
