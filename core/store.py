@@ -560,6 +560,16 @@ class Store:
             ).fetchall()[0][0]
         )
 
+    # ------------------------------------------------------------------ workspace notes
+    def get_note(self, key: str) -> str | None:
+        """A small value kept in the workspace's ``meta`` table (None when absent)."""
+        rows = self._cur().execute("SELECT value FROM meta WHERE key = ?", [f"note:{key}"]).fetchall()
+        return rows[0][0] if rows else None
+
+    def set_note(self, key: str, value: str) -> None:
+        """Keep ``value`` under ``key`` (``note:`` keys never clash with the schema's own entries)."""
+        self._write(lambda cur: cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"note:{key}", value]))
+
     # ------------------------------------------------------------------ analysis cache
     def cache_put(self, plugin: str, data_key: str, params: str, arrays: dict[str, np.ndarray]) -> None:
         buffer = io.BytesIO()

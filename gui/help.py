@@ -27,8 +27,9 @@ GUIDE = (
      "interrupted run resumes when the workspace is opened again. The map appears after the first batches."),
     ("Map", "Colour by collection, a metadata column or a measure from another view. Hover reads a document; "
      "click selects, Shift+drag lassos, Ctrl+drag draws a box. Ctrl+A selects all, Esc clears, Ctrl+I inverts, "
-     "Ctrl+Z / Ctrl+Shift+Z undo and redo a selection. Ctrl+F searches the texts; with By meaning the query is "
-     "embedded and its nearest documents light up. Right-click a selection to see it as a table, export it or "
+     "Ctrl+Z / Ctrl+Shift+Z undo and redo a selection. Ctrl+F searches the texts as you type and lists the matches "
+     "beside the map (click one to select it); with By meaning the query is embedded and its nearest documents "
+     "are listed. Ctrl+R recomputes the layout afresh. Right-click a selection to see it as a table, export it or "
      "make a new collection of it."),
     ("Views", "Neighbours lists the selected document's nearest neighbours and who has it as a neighbour. "
      "Hubness shows how unevenly documents occur in each other's neighbour lists, and Anisotropy how much the "

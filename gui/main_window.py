@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.category_colours import CategoryColours
 from core.ingest import SUPPORTED_SUFFIXES
 from core.registry import PluginRegistry
 from core.settings import Settings, settings_overrides
@@ -231,6 +232,7 @@ class MainWindow(QMainWindow):
         self.selection.attach(self.session)
         self.session.sig_load_failed.connect(self.show_message)
         self.context.set_text_lookup(self.session.texts)
+        self.context.colours = CategoryColours(store)
         self.service = self.workspace.make_service(store)
         self.service.sig_progress.connect(self._on_service_progress)
         self.service.sig_import_done.connect(self._on_service_import_done)
@@ -264,6 +266,7 @@ class MainWindow(QMainWindow):
             self.session = None
         self.selection.attach(None)
         self.host.set_store(None)
+        self.context.colours = CategoryColours()
 
     def _resume_unfinished(self, store: Store) -> None:
         """Embedding interrupted last time (crash, cancel, quit) picks up where it stopped."""

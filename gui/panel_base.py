@@ -14,6 +14,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from core.category_colours import CategoryColours
+
 TextLookup = Callable[[np.ndarray], Sequence[str]]
 
 
@@ -50,6 +52,8 @@ class PanelContext(QObject):
         self.title: str = ""
         #: facts about the data behind the view (model, workspace, collections…) for export manifests
         self.provenance: dict[str, Any] = {}
+        #: colours of category values, remembered per column (in the workspace when the window sets one)
+        self.colours = CategoryColours()
         self.sig_selection_changed.connect(self._remember_selection)
 
     def set_text_lookup(self, lookup: TextLookup | None) -> None:
@@ -62,14 +66,17 @@ class PanelContext(QObject):
             return [""] * int(rows.size)
         return list(self._text_lookup(rows))
 
-    def find_text(self, needle: str) -> np.ndarray:
-        """Rows whose text contains ``needle`` (case-insensitive)."""
+    def find_text(self, needle: str) -> tuple[np.ndarray, np.ndarray]:
+        """Rows whose text contains ``needle`` (case-insensitive), most occurrences first (ties:
+        row order), and each one's number of occurrences."""
         needle = needle.casefold()
         if not needle or self._text_lookup is None:
-            return np.empty(0, dtype=np.int64)
-        rows = np.arange(self.n_rows, dtype=np.int64)
-        texts = self._text_lookup(rows)
-        return np.fromiter((i for i, t in enumerate(texts) if needle in t.casefold()), dtype=np.int64)
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        texts = self._text_lookup(np.arange(self.n_rows, dtype=np.int64))
+        counts = np.fromiter((t.casefold().count(needle) for t in texts), dtype=np.int64, count=len(texts))
+        rows = np.flatnonzero(counts)
+        order = np.lexsort((rows, -counts[rows]))
+        return rows[order].astype(np.int64), counts[rows[order]]
 
     def set_data(
         self,
@@ -106,6 +113,7 @@ class PluginPanel(QWidget):
     """A dockable view of one plugin's results."""
 
     sig_params_changed = Signal(object)  # a new frozen params instance
+    sig_recompute_requested = Signal()  # compute again from scratch (no cache, no previous result to start from)
 
     def __init__(self, context: PanelContext, params: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)

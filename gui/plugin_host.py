@@ -99,6 +99,7 @@ class PluginHost(QObject):
                 slot.panel.sig_params_changed.connect(
                     lambda params, plugin_id=slot.spec.id: self.set_params(plugin_id, params)
                 )
+                slot.panel.sig_recompute_requested.connect(lambda plugin_id=slot.spec.id: self.recompute(plugin_id))
                 made.append((slot, None))
             except Exception as exc:  # noqa: BLE001 - a broken panel is reported, never fatal
                 log.exception("panel of plugin %s failed", slot.spec.id)
@@ -125,13 +126,19 @@ class PluginHost(QObject):
         if changed:  # a display-only option: the panel redraws what it has
             self._schedule(plugin_id)
 
+    def recompute(self, plugin_id: str) -> None:
+        """Compute a plugin afresh: no cached answer, and for the layout no previous layout to start from."""
+        if self._data is not None and self.slots[plugin_id].spec.placement == "central":
+            self._data = dataclasses.replace(self._data, coords=None)
+        self._schedule(plugin_id, use_cache=False)
+
     def with_coords(self, coords: Any) -> None:
         """A new layout: plugins that use coordinates see it from now on."""
         if self._data is not None:
             self._data = dataclasses.replace(self._data, coords=coords)
 
     # ------------------------------------------------------------------ scheduling
-    def _schedule(self, plugin_id: str) -> None:
+    def _schedule(self, plugin_id: str, use_cache: bool = True) -> None:
         if self._closed:
             return
         slot = self.slots[plugin_id]
@@ -144,19 +151,21 @@ class PluginHost(QObject):
             return
         if slot.panel is not None:
             slot.panel.show_status("Computing…")
-        future = self._pool.submit(self._run, slot.spec, slot.params, slot.generation, slot.cancel, self._data, self._data_key)
+        future = self._pool.submit(self._run, slot.spec, slot.params, slot.generation, slot.cancel, self._data,
+                                   self._data_key, use_cache)
         self._futures.add(future)
         future.add_done_callback(self._futures.discard)
 
-    def _run(self, spec: PluginSpec, params: Any, generation: int, cancel: threading.Event, data: AnalysisData, key: str) -> None:
-        """Worker thread: cached result, or graph + compute."""
+    def _run(self, spec: PluginSpec, params: Any, generation: int, cancel: threading.Event, data: AnalysisData,
+             key: str, use_cache: bool = True) -> None:
+        """Worker thread: cached result (when ``use_cache``), or graph + compute."""
         progress = Progress(
             lambda done, total, msg: self.sig_status.emit(spec.id, generation, msg or f"{done}/{total}"),
             cancel,
             partial_callback=lambda result: self.sig_result.emit(spec.id, generation, result, True),
         )
         try:
-            cached = load_result(self._store, spec.id, key, params) if self._store is not None else None
+            cached = load_result(self._store, spec.id, key, params) if self._store is not None and use_cache else None
             if cached is not None:
                 self.sig_result.emit(spec.id, generation, cached, False)
                 return

@@ -8,14 +8,13 @@ on the full coordinate array, never on what happens to be drawn.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QGraphicsRectItem, QWidget
 
+from core.category_colours import CategoryColours
 from gui.selection_geometry import points_in_polygon, points_in_rect
 
 #: visible points above which "auto" render mode draws a density image
@@ -32,10 +31,23 @@ PALETTE = [QColor(c) for c in (
     "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
     "#dbdb8d", "#9edae5")]
 OTHER_COLOR = QColor("#bdbdbd")
+#: rows without a value: their legend name and colour
+MISSING, MISSING_COLOR = "(missing)", QColor("#e3e3e3")
 CONTINUOUS_BINS = 16
 
 
-class UniformScatterItem(pg.ScatterPlotItem):
+class PassiveScatterItem(pg.ScatterPlotItem):
+    """A scatter layer that never takes a click: picking is the view box's job.
+
+    pyqtgraph's own ``mouseClickEvent`` accepts any click on a drawn point (after a
+    Python search of every point), so the view box never saw clicks on points.
+    """
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph override
+        ev.ignore()
+
+
+class UniformScatterItem(PassiveScatterItem):
     """A scatter whose points all share one style (one colour group).
 
     pyqtgraph looks a style up in its symbol atlas with a Python loop over every
@@ -161,42 +173,71 @@ def rows_by_code(codes: np.ndarray, n_codes: int) -> list[np.ndarray]:
     return np.split(order, np.cumsum(np.bincount(codes, minlength=n_codes))[:-1])
 
 
-def categorical_groups(values: np.ndarray, max_categories: int = len(PALETTE), keep: Sequence[str] = ()) -> list[ColorGroup]:
-    """One group per category, largest first; beyond ``max_categories`` one grey "other".
+def categorical_groups(values: np.ndarray, max_categories: int = len(PALETTE),
+                       colours: CategoryColours | None = None, column: str = "") -> list[ColorGroup]:
+    """One group per category, largest first; beyond ``max_categories`` one grey "other";
+    empty values in a light grey "(missing)" group, drawn lowest.
 
-    Categories named in ``keep`` (an earlier answer's group names) come first in that
-    order, so they keep their colours while a map grows. Smaller categories are drawn
-    on top of larger ones so they stay visible.
+    Colours come from ``colours`` (slots remembered per ``column``, so a value keeps its
+    colour across runs); without it, by size. Smaller categories are drawn on top of
+    larger ones so they stay visible.
     """
     names, codes = category_codes(values)
     counts = np.bincount(codes, minlength=names.size)
-    keep = list(keep)
-    kept = np.full(names.size, len(keep), dtype=np.intp)  # position in ``keep``; the rest after it
-    hit = np.flatnonzero(np.isin(names, keep))
-    kept[hit] = [keep.index(str(name)) for name in names[hit]]
-    order = np.lexsort((-counts, kept))
-    rank = np.empty(names.size, dtype=np.intp)  # category -> group: its rank, or max_categories for "other"
-    rank[order] = np.minimum(np.arange(names.size), max_categories)
-    per_group = rows_by_code(rank[codes], min(names.size, max_categories + 1))
-    groups = [ColorGroup(str(names[code]), per_group[i], PALETTE[i % len(PALETTE)], float(i))
-              for i, code in enumerate(order[:max_categories])]
-    if names.size > max_categories:
-        groups.append(ColorGroup(f"other ({names.size - max_categories} categories)", per_group[-1], OTHER_COLOR, -1.0))
+    missing = np.flatnonzero(names == "")
+    present = np.setdiff1d(np.arange(names.size), missing)
+    order = present[np.lexsort((names[present], -counts[present]))]
+    shown = order[:max_categories]
+    slots = (colours.slots(column, [str(names[c]) for c in shown], len(PALETTE)) if colours is not None
+             else list(range(shown.size)))
+    rank = np.full(names.size, max_categories, dtype=np.intp)  # category -> group; "other" last
+    rank[shown] = np.arange(shown.size)
+    rank[missing] = max_categories + 1
+    per_group = rows_by_code(rank[codes], max_categories + 2)
+    groups = [ColorGroup(str(names[code]), per_group[i], PALETTE[slot % len(PALETTE)], float(i))
+              for i, (code, slot) in enumerate(zip(shown, slots))]
+    if order.size > max_categories:
+        groups.append(ColorGroup(f"other ({order.size - max_categories} categories)", per_group[max_categories],
+                                 OTHER_COLOR, -1.0))
+    if missing.size:
+        groups.append(ColorGroup(MISSING, per_group[max_categories + 1], MISSING_COLOR, -2.0))
     return groups
 
 
-def continuous_groups(values: np.ndarray, cmap: pg.ColorMap) -> tuple[list[ColorGroup], tuple[float, float]]:
-    """Bin values into ``CONTINUOUS_BINS`` colours between the 1st and 99th percentile.
+@dataclass(frozen=True)
+class ColourScale:
+    """The range a measure's colours span, and what falls outside it (shown on the colour bar)."""
 
-    Returns the groups (NaN rows in a grey "missing" group) and the colour range.
+    lo: float
+    hi: float
+    vmin: float  # smallest and largest finite value
+    vmax: float
+    below: int  # rows drawn in the lowest colour though smaller than ``lo``
+    above: int  # rows drawn in the highest colour though larger than ``hi``
+    missing: int = 0  # NaN rows, drawn in ``MISSING_COLOR``
+
+    @property
+    def levels(self) -> tuple[float, float]:
+        return self.lo, self.hi
+
+
+def continuous_groups(values: np.ndarray, cmap: pg.ColorMap) -> tuple[list[ColorGroup], ColourScale]:
+    """Bin values into ``CONTINUOUS_BINS`` colours between the 1st and 99th percentile
+    (whole numbers for integer measures such as N_k).
+
+    Returns the groups (NaN rows in a "(missing)" group) and the scale, which counts
+    the rows clipped at either end so a colour bar can say so.
     """
     v = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(v)
     if not finite.any():
-        return [ColorGroup("missing", np.flatnonzero(~finite), OTHER_COLOR, -1.0)], (0.0, 1.0)
-    lo, hi = np.percentile(v[finite], [1, 99])
+        return [ColorGroup(MISSING, np.flatnonzero(~finite), MISSING_COLOR, -1.0)], ColourScale(0, 1, 0, 1, 0, 0, v.size)
+    vmin, vmax = float(v[finite].min()), float(v[finite].max())
+    lo, hi = (float(x) for x in np.percentile(v[finite], [1, 99]))
+    if np.all(v[finite] == np.round(v[finite])):
+        lo, hi = float(np.floor(lo)), float(np.ceil(hi))
     if hi <= lo:
-        lo, hi = float(v[finite].min()), float(v[finite].max())
+        lo, hi = vmin, vmax
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
     scaled = np.clip((np.where(finite, v, lo) - lo) / (hi - lo) * CONTINUOUS_BINS, 0, CONTINUOUS_BINS - 1)
@@ -206,8 +247,10 @@ def continuous_groups(values: np.ndarray, cmap: pg.ColorMap) -> tuple[list[Color
     groups = [ColorGroup(f"bin {b}", per_bin[b], colors[b], float(b))
               for b in range(CONTINUOUS_BINS) if per_bin[b].size]
     if per_bin[-1].size:
-        groups.insert(0, ColorGroup("missing", per_bin[-1], OTHER_COLOR, -1.0))
-    return groups, (float(lo), float(hi))
+        groups.insert(0, ColorGroup(MISSING, per_bin[-1], MISSING_COLOR, -1.0))
+    scale = ColourScale(lo, hi, vmin, vmax, int(np.sum(v[finite] < lo)), int(np.sum(v[finite] > hi)),
+                        int(per_bin[-1].size))
+    return groups, scale
 
 
 class MapViewBox(pg.ViewBox):
@@ -308,12 +351,13 @@ class ScatterView(pg.GraphicsLayoutWidget):
         self.opacity = 0.8
         self.render_mode = "auto"
         self.density_active = False
+        self.key: pg.GraphicsWidget | None = None  # legend or colour bar beside the plot
         self._density = pg.ImageItem()
         self._density.setLookupTable(_DENSITY_LUT.getLookupTable(nPts=256, alpha=True))
         self._links = pg.PlotCurveItem(pen=pg.mkPen("#444", width=1), connect="pairs")
-        self._search = pg.ScatterPlotItem(pxMode=True, brush=pg.mkBrush(None), pen=pg.mkPen("#ff7f0e", width=2))
-        self._selected = pg.ScatterPlotItem(pxMode=True, brush=pg.mkBrush("#111"), pen=pg.mkPen("w", width=1))
-        self._hover = pg.ScatterPlotItem(pxMode=True, size=14, brush=pg.mkBrush(None), pen=pg.mkPen("k", width=2))
+        self._search = PassiveScatterItem(pxMode=True, brush=pg.mkBrush(None), pen=pg.mkPen("#ff7f0e", width=2))
+        self._selected = PassiveScatterItem(pxMode=True, brush=pg.mkBrush("#111"), pen=pg.mkPen("w", width=1))
+        self._hover = PassiveScatterItem(pxMode=True, size=14, brush=pg.mkBrush(None), pen=pg.mkPen("k", width=2))
         for name, item in (("density", self._density), ("links", self._links), ("search", self._search),
                            ("selection", self._selected), ("hover", self._hover)):
             item.setZValue(_Z[name])
@@ -372,6 +416,18 @@ class ScatterView(pg.GraphicsLayoutWidget):
             item.set_records(self._records[start:stop], self._brush(group.color))
             item.setZValue(group.z * 1e-3)
             item.setVisible(not self.density_active)
+
+    def set_key(self, key: pg.GraphicsWidget | None) -> None:
+        """Put a legend or colour bar right of the plot (inside exported figures); None removes it."""
+        layout = self.plot_item.layout
+        if self.key is not None and self.key is not key:
+            layout.removeItem(self.key)
+            self.key.setParentItem(None)
+            self.scene().removeItem(self.key)
+        if key is not None and self.key is not key:
+            layout.addItem(key, 2, 3)
+            layout.setAlignment(key, Qt.AlignTop | Qt.AlignLeft)
+        self.key = key
 
     @property
     def group_items(self) -> list[pg.ScatterPlotItem]:

@@ -1,6 +1,10 @@
 """The session: which workspace, which collections and model are in view, the
 rows loaded from it, and the selection. Lives on the GUI thread.
 
+The latest layout is carried to the next load only while the same documents
+grow (:func:`grows`), so the map can warm-start from it; otherwise the next
+layout is fresh.
+
 Loading vectors is a bulk read that can take seconds at a million rows, so it
 runs on a loader thread; each load carries a generation and stale loads are
 dropped. A growing collection reloads as batches land, at most every
@@ -145,7 +149,7 @@ class Session(QObject):
             return None
         previous = self.view
         self.view = view
-        if previous is not None and previous.data.coords is not None:
+        if grows(previous, view):
             coords = carry_coords(previous.data.doc_ids, previous.data.coords, view.data.doc_ids)
             self.view = dataclasses.replace(view, data=dataclasses.replace(view.data, coords=coords))
         self.selection = carry_rows(previous, self.selection, self.view)
@@ -172,6 +176,16 @@ class Session(QObject):
         self._generation += 1
         self._reload_timer.stop()
         self._loader.shutdown(wait=True, cancel_futures=True)
+
+
+def grows(previous: LoadedView | None, current: LoadedView) -> bool:
+    """True when ``current`` holds every document of ``previous`` (same model) and more: only then may
+    the map warm-start from the old layout. Any other change (a collection unticked, another model, a
+    sample drawn anew) gets a fresh layout, so a map's shape never depends on what was shown before."""
+    if previous is None or previous.data.coords is None or previous.model_id != current.model_id:
+        return False
+    old, new = previous.data.doc_ids, current.data.doc_ids
+    return new.size > old.size and bool(np.isin(old, new, assume_unique=True).all())
 
 
 def carry_coords(old_ids: np.ndarray, old_coords: np.ndarray, new_ids: np.ndarray) -> np.ndarray:

@@ -160,6 +160,11 @@ def test_preview_links_selection_and_colours_the_map(qtbot):
     assert panel.measures.rowCount() == 9 and panel.changed.rowCount() > 0
     assert panel.list_a.rowCount() == pair.k and panel.list_b.rowCount() == pair.k
     assert len(panel.figure_items()) == 3 and panel.mixing.rowCount() == 2
+    bar = panel.colour_bar  # the overlap colouring has a scale, drawn in the right map's figure
+    assert panel.maps[1].scatter.key is bar and bar.scene() is panel.maps[1].scatter.scene()
+    assert f"kNN overlap (k = {pair.k})" in bar.texts()[0]
+    assert bar.bar.levels() == (pytest.approx(float(np.percentile(pair.overlap, 1))),
+                                pytest.approx(float(np.percentile(pair.overlap, 99))))
     with qtbot.waitSignal(panel.context.sig_request_selection) as picked:
         panel.maps[1].scatter.sig_picked.emit(np.array([0, 3]))
     assert picked.args[0].tolist() == pair.rows[[0, 3]].tolist()

@@ -5,7 +5,7 @@ import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, Qt
 
 from core import umap_process
 from core.plugin_api import AnalysisData, KnnGraph
@@ -14,6 +14,7 @@ from core.projection import pca_project, umap_knn
 from gui.selection_geometry import invert, points_in_polygon, points_in_rect
 from plugins.map import SPEC
 from plugins.map.analysis import MapParams, ProjectionResult, align_to, compute, seed_layout
+from tests.gui_input import click, drag, move, pixel_of, wait_drawn
 
 
 def brute_knn(X: np.ndarray, k: int) -> KnnGraph:
@@ -93,10 +94,28 @@ def test_align_to_undoes_rotation_stretch_and_shift():
 
 
 def test_projection_result_round_trips_through_arrays():
-    result = ProjectionResult(np.ones((3, 2), np.float32), "umap", {"n_neighbors": 15}, 1.5, "ok")
+    result = ProjectionResult(np.ones((3, 2), np.float32), "umap", {"n_neighbors": 15}, 1.5, "ok", init="fresh layout")
     back = ProjectionResult.from_arrays(result.to_arrays())
     assert back.method == "umap" and back.params == {"n_neighbors": 15} and back.elapsed == 1.5
+    assert back.init == "fresh layout"
     assert np.array_equal(back.coords, result.coords) and back.status == "ok" and not back.partial
+
+
+def test_the_layout_is_carried_over_only_while_the_same_documents_grow():
+    from gui.session import LoadedView, grows
+
+    def view(ids, model=1, coords=True):
+        ids = np.asarray(ids, dtype=np.int64)
+        data = AnalysisData(np.zeros((ids.size, 2), np.float32), ids, coords=np.zeros((ids.size, 2)) if coords else None)
+        return LoadedView(data, "", {}, (1,), model)
+
+    assert grows(view([1, 2, 3]), view([1, 2, 3, 4]))  # a growing collection, or a collection ticked on
+    assert not grows(view([1, 2, 3, 4]), view([1, 2, 3]))  # a collection unticked
+    assert not grows(view([1, 2, 3]), view([1, 2, 4, 5]))  # some gone, some new
+    assert not grows(view([1, 2, 3]), view([1, 2, 3]))  # the same documents: a fresh layout or the cache
+    assert not grows(view([1, 2]), view([1, 2, 3], model=2))  # another model's space
+    assert not grows(view([1, 2], coords=False), view([1, 2, 3]))  # nothing laid out yet
+    assert not grows(None, view([1]))
 
 
 @pytest.mark.parametrize("n", [0, 1, 3, 10, 15])
@@ -135,6 +154,16 @@ def test_umap_preview_trust_growth_and_cancel(umap_worker):
         assert np.linalg.norm(shift) < 0.03 * span
     assert np.median(np.linalg.norm(grown.coords[:600] - result.coords, axis=1)) < 0.1 * span
     assert umap_process.COMPILING_MESSAGE not in messages
+    assert result.init.startswith("fresh layout") and "random_state 42" in result.init
+    assert grown.init.startswith("warm-started from the previous layout of 600 of these 660 documents")
+
+    # the same documents with any earlier picture (another layout, other params) get the fresh layout:
+    # the shape never depends on history, and the old picture stays on screen meanwhile (no preview)
+    progress, messages, partials = recorder()
+    elsewhere = np.random.default_rng(9).normal(size=(600, 2)).astype(np.float32)
+    again = compute(AnalysisData(X, np.arange(600), knn=brute_knn(X, 14), coords=elsewhere), MapParams(), progress)
+    assert partials == [] and not again.keeps_frame and again.init == result.init
+    np.testing.assert_array_equal(again.coords, result.coords)
 
     # cancelling abandons the job at once
     cancel = threading.Event()
@@ -196,47 +225,42 @@ def test_box_selects_exactly_the_points_inside():
     assert invert(picked, 5000).size == 5000 - picked.size
 
 
-# ------------------------------------------------------------------ panel
+# ------------------------------------------------------------------ panel, driven by real input
+
+
+TOPICS = ("apples", "stars", "rivers")
 
 
 @pytest.fixture
 def panel(qtbot):
+    """The preview map (2,000 points, 7 clusters) with texts the tests know, laid out on screen."""
     from plugins.map.panel import MapPanel
 
     panel = MapPanel.preview(n=2000, n_clusters=7)
+    texts = [f"Document {i} about {TOPICS[i % 3]}" + (" and apples" if i % 10 == 0 else "") for i in range(2000)]
+    panel.context.set_text_lookup(lambda rows: [texts[r] for r in rows])
+    panel.texts = texts
     qtbot.addWidget(panel)
     panel.show()
     qtbot.waitExposed(panel)
+    wait_drawn(qtbot, panel.view, [0])
     return panel
 
 
-class FakeDrag:
-    """The parts of pyqtgraph's MouseDragEvent that MapViewBox reads."""
+def picked(panel, qtbot, action) -> np.ndarray:
+    """The rows the panel asks the app to select when ``action`` runs."""
+    with qtbot.waitSignal(panel.context.sig_request_selection, timeout=5_000) as blocker:
+        action()
+    return blocker.args[0]
 
-    def __init__(self, vb, start, here, modifiers, start_flag=False, finish=False):
-        self.vb, self._start, self._here = vb, start, here
-        self._mods, self._is_start, self._is_finish = modifiers, start_flag, finish
 
-    def button(self):
-        return Qt.LeftButton
+def lonely_row(xy: np.ndarray, min_px: float, view) -> int:
+    """A row with no other point within ``min_px`` pixels (so a click near it can only mean it)."""
+    pixels = np.array([pixel_of(view, p).toTuple() for p in xy], dtype=np.float64)
+    from scipy.spatial import cKDTree
 
-    def modifiers(self):
-        return self._mods
-
-    def accept(self):
-        pass
-
-    def buttonDownScenePos(self):
-        return self.vb.mapViewToScene(QPointF(*self._start))
-
-    def scenePos(self):
-        return self.vb.mapViewToScene(QPointF(*self._here))
-
-    def isStart(self):
-        return self._is_start
-
-    def isFinish(self):
-        return self._is_finish
+    dist, _ = cKDTree(pixels).query(pixels, k=2)
+    return int(np.argmax(dist[:, 1] > min_px))
 
 
 def test_preview_draws_one_item_per_category(panel):
@@ -251,39 +275,62 @@ def test_preview_draws_one_item_per_category(panel):
     assert 2 <= len(panel.view.group_items) <= 16  # continuous: colour bins
 
 
-def test_lasso_drag_selects_points_inside_and_tells_the_context(panel, qtbot):
-    vb = panel.view.vb
-    xy = panel.view.xy
-    centre = xy.mean(axis=0)
-    span = np.ptp(xy, axis=0)
-    corners = [centre - span / 4, centre + [span[0] / 4, -span[1] / 4], centre + span / 4]
-    events = [FakeDrag(vb, corners[0], corners[1], Qt.ShiftModifier, start_flag=True),
-              FakeDrag(vb, corners[0], corners[2], Qt.ShiftModifier, finish=True)]
-    with qtbot.waitSignal(panel.context.sig_request_selection) as blocker:
-        for ev in events:
-            vb.mouseDragEvent(ev)
-    mapped = np.array([[p.x(), p.y()] for p in (vb.mapSceneToView(e.scenePos()) for e in events)])
-    triangle = np.vstack([vb.mapSceneToView(events[0].buttonDownScenePos()).toTuple(), mapped])
-    assert np.array_equal(blocker.args[0], winding_inside(xy, triangle))
-    assert np.array_equal(panel._selection, blocker.args[0]) and blocker.args[0].size > 0
+def test_click_on_or_near_a_point_selects_it(panel, qtbot):
+    view = panel.view
+    row = lonely_row(view.xy, 16, view)
+    at = pixel_of(view, view.xy[row])
+    assert picked(panel, qtbot, lambda: click(qtbot, view.viewport(), at)).tolist() == [row]
+    assert panel._selection.tolist() == [row] and "1 selected" in panel.info_label.text()
+    near = at + QPoint(5, -4)  # about 6 px off: still that point
+    assert picked(panel, qtbot, lambda: click(qtbot, view.viewport(), near)).tolist() == [row]
+    area = view.mapFromScene(view.vb.sceneBoundingRect()).boundingRect()
+    empty = next(p for p in (area.topLeft() + QPoint(3, 3), area.bottomRight() - QPoint(3, 3))
+                 if view.nearest(view.vb.mapSceneToView(view.mapToScene(p)), 12) < 0)
+    assert picked(panel, qtbot, lambda: click(qtbot, view.viewport(), empty)).size == 0
 
 
-def test_box_drag_and_keyboard_shortcuts(panel, qtbot):
-    vb = panel.view.vb
-    xy = panel.view.xy
-    lo, hi = np.percentile(xy, 30, axis=0), np.percentile(xy, 70, axis=0)
-    vb.mouseDragEvent(FakeDrag(vb, lo, hi, Qt.ControlModifier, start_flag=True, finish=True))
-    a, b = vb.mapSceneToView(vb.mapViewToScene(QPointF(*lo))), vb.mapSceneToView(vb.mapViewToScene(QPointF(*hi)))
-    assert np.array_equal(panel._selection, points_in_rect(xy, a.toTuple(), b.toTuple()))
+def test_lasso_by_shift_drag_and_by_the_lasso_tool(panel, qtbot):
+    view = panel.view
+    centre = pixel_of(view, view.xy[0])
+    path = [centre + QPoint(*d) for d in ((-70, -50), (60, -60), (70, 40), (-40, 70))]
+    went: list[QPoint] = []
+    rows = picked(panel, qtbot, lambda: went.extend(drag(qtbot, view.viewport(), path, Qt.ShiftModifier)))
+    polygon = np.array([view.vb.mapSceneToView(view.mapToScene(p)).toTuple() for p in went])
+    inside = winding_inside(view.xy, polygon)  # the points inside the path the pointer took
+    assert inside.size > 10 and np.array_equal(rows, inside)
+    assert not view.vb._lasso.isVisible()  # the outline goes when the drag ends
+    lasso = next(b for b in panel.tool_group.buttons() if b.text() == "Lasso")
+    qtbot.mouseClick(lasso, Qt.LeftButton)
+    assert lasso.isChecked()
+    before = np.array(view.vb.viewRange())
+    assert np.array_equal(picked(panel, qtbot, lambda: drag(qtbot, view.viewport(), path)), inside)
+    assert np.allclose(np.array(view.vb.viewRange()), before)  # a lasso does not pan
+    pan = next(b for b in panel.tool_group.buttons() if b.text() == "Pan")
+    qtbot.mouseClick(pan, Qt.LeftButton)
+    drag(qtbot, view.viewport(), path[:2])
+    assert not np.allclose(np.array(view.vb.viewRange()), before)  # Pan pans
+
+
+def test_box_by_ctrl_drag_by_the_box_tool_and_keys(panel, qtbot):
+    view = panel.view
+    area = view.mapFromScene(view.vb.sceneBoundingRect()).boundingRect()
+    a, b = area.center() - QPoint(120, 90), area.center() + QPoint(100, 80)
+    (x0, y0), (x1, y1) = (view.vb.mapSceneToView(view.mapToScene(p)).toTuple() for p in (a, b))
+    expected = [i for i, (x, y) in enumerate(view.xy) if min(x0, x1) <= x <= max(x0, x1) and min(y0, y1) <= y <= max(y0, y1)]
+    assert len(expected) > 10
+    assert picked(panel, qtbot, lambda: drag(qtbot, view.viewport(), [a, b], Qt.ControlModifier)).tolist() == expected
+    box = next(button for button in panel.tool_group.buttons() if button.text() == "Box")
+    qtbot.mouseClick(box, Qt.LeftButton)
+    assert picked(panel, qtbot, lambda: drag(qtbot, view.viewport(), [a, b])).tolist() == expected
     boxed = panel._selection.copy()
     panel.activateWindow()
     qtbot.waitUntil(panel.isActiveWindow)
-    panel.view.setFocus()
-    qtbot.keyClick(panel.view, Qt.Key_I, Qt.ControlModifier)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key_I, Qt.ControlModifier)
     assert np.array_equal(panel._selection, invert(boxed, panel.n_rows))
-    qtbot.keyClick(panel.view, Qt.Key_A, Qt.ControlModifier)
+    qtbot.keyClick(view, Qt.Key_A, Qt.ControlModifier)
     assert panel._selection.size == panel.n_rows
-    qtbot.keyClick(panel.view, Qt.Key_Escape)
+    qtbot.keyClick(view, Qt.Key_Escape)
     assert panel._selection.size == 0
 
 
@@ -307,41 +354,95 @@ def test_growing_map_keeps_zoom_and_selection(panel, qapp):
     assert vb.autoRangeEnabled()[0] and not np.allclose(np.array(vb.viewRange()), before)
 
 
-def test_hover_shows_plain_text_and_labels(panel):
+def test_hover_by_a_real_mouse_move_shows_plain_text_and_labels(panel, qtbot):
     panel.context.set_text_lookup(lambda rows: ["<b>bold</b> " + "x" * 400 for _ in rows])
-    row = 17
-    panel.view._on_scene_moved((panel.view.vb.mapViewToScene(QPointF(*panel.view.xy[row])),))
+    view = panel.view
+    row = lonely_row(view.xy, 16, view)
+    move(qtbot, view.viewport(), pixel_of(view, view.xy[row]))
     label = panel._hover_label
+    qtbot.waitUntil(label.isVisible)  # hover is rate-limited: it comes a few ms later
     assert label.textFormat() == Qt.PlainText and label.text().startswith("<b>bold</b>")
-    assert "collection: topic" in label.text() and len(label.text().splitlines()[0]) == 301
+    assert f"collection: {panel.context.labels['collection'][row]}" in label.text()
+    assert len(label.text().splitlines()[0]) == 301
 
 
-def test_click_search_measures_links_and_density(panel, qtbot, monkeypatch):
-    row = 42
-    with qtbot.waitSignal(panel.context.sig_request_selection) as blocker:
-        panel.view._on_view_clicked(QPointF(*panel.view.xy[row]))
-    assert blocker.args[0].tolist() == [row] or np.allclose(panel.view.xy[blocker.args[0][0]], panel.view.xy[row])
-    panel.search_edit.setText("Document 12")
-    panel._run_text_search()
-    assert panel._search_rows.size == len(panel.context.find_text("Document 12")) > 0
-    panel.meaning_button.setChecked(True)
-    with qtbot.waitSignal(panel.context.sig_request_semantic_search) as blocker:
-        panel.search_edit.returnPressed.emit()
-    assert blocker.args == ["Document 12"]
-    panel.context.sig_search_results.emit(np.array([1, 2]), np.array([0.9, 0.8]))
-    assert panel._search_rows.tolist() == [1, 2] and "2 matches" in panel.info_label.text()
-    panel.context.color_by("k-occurrence", np.arange(panel.n_rows, dtype=np.float32))
-    assert panel.color_box.currentText() == "k-occurrence (measure)" and "k-occurrence" in panel.measures
-    panel.context.show_links(0, np.array([1, 2, 3]))
-    assert len(panel.view._links.xData) == 6
-    import gui.scatter as scatter
+def test_typing_a_search_lists_ranked_matches_and_a_click_selects(panel, qtbot):
+    qtbot.keyClicks(panel.search_edit, "APPLES")
+    qtbot.waitUntil(panel.results.isVisible)
+    occurrences = [t.lower().count("apples") for t in panel.texts]  # an independent scan of the texts
+    expected = sorted((i for i, c in enumerate(occurrences) if c), key=lambda i: (-occurrences[i], i))
+    assert panel.results.rows.tolist() == expected
+    assert panel.results.count_label.text().startswith(f"{len(expected):,} documents contain")
+    model = panel.results.list.model()
+    assert model.rowCount() == len(expected) and model.data(model.index(0, 1)) == "2"  # "… and apples": twice
+    first = panel.results.list.visualRect(model.index(2, 2)).center()
+    rows = picked(panel, qtbot, lambda: qtbot.mouseClick(panel.results.list.viewport(), Qt.LeftButton, pos=first))
+    assert rows.tolist() == [expected[2]]
+    panel.search_edit.clear()
+    assert not panel.results.isVisible() and panel._search_rows.size == 0
 
-    monkeypatch.setattr(scatter, "DENSITY_THRESHOLD", 1000)
-    panel.view.reset_view()
-    panel.view._update_density()
-    assert panel.view.density_active and not panel.view.group_items[0].isVisible()
-    panel.render_box.setCurrentText("Points")
-    assert not panel.view.density_active and panel.view.group_items[0].isVisible()
+
+def test_search_by_meaning_runs_when_typing_pauses(panel, qtbot):
+    qtbot.mouseClick(panel.meaning_button, Qt.LeftButton)
+    assert panel.meaning_button.isChecked()
+    with qtbot.waitSignal(panel.context.sig_request_semantic_search, timeout=5_000) as blocker:
+        qtbot.keyClicks(panel.search_edit, "fruit")
+    assert blocker.args == ["fruit"]
+    assert "Searching by meaning" in panel.results.count_label.text()
+    panel.context.sig_search_results.emit(np.array([7, 3]), np.array([0.91, 0.5]))
+    model = panel.results.list.model()
+    assert panel._search_rows.tolist() == [7, 3] and model.data(model.index(0, 1)) == "0.910"
+    assert model.data(model.index(1, 2)) == panel.texts[3]
+
+
+def test_neighbour_lines_follow_the_selection(panel, qtbot):
+    links = panel.view._links
+    panel.set_selection(np.array([5]))
+    panel.context.show_links(5, np.array([1, 2, 3]))
+    assert len(links.xData) == 6
+    panel.activateWindow()
+    qtbot.waitUntil(panel.isActiveWindow)
+    panel.view.setFocus()
+    qtbot.keyClick(panel.view, Qt.Key_Escape)
+    assert links.xData is None or len(links.xData) == 0  # Esc: nothing selected, no lines
+    panel.context.show_links(9, np.array([1, 2]))  # a stale request for an unselected row draws nothing
+    assert links.xData is None or len(links.xData) == 0
+    panel.set_selection(np.array([9, 10]))
+    panel.context.show_links(9, np.array([1, 2]))
+    panel.color_box.setCurrentIndex(panel.color_box.findData("label:norm"))
+    assert len(links.xData) == 4  # recolouring keeps lines that belong to the selection
+    panel.set_selection(np.array([11]))  # a new selection without their source removes them
+    assert links.xData is None or len(links.xData) == 0
+
+
+def test_measure_colour_bar_states_its_range_and_clipping(panel):
+    values = np.arange(panel.n_rows, dtype=np.float32)
+    values[:3] = 10_000  # three far above the 99th percentile
+    panel.context.color_by("N_k", values)
+    bar = panel.colour_bar
+    assert panel.view.key is bar and bar.scene() is panel.view.scene()  # drawn inside the figure
+    title, top, bottom = bar.texts()
+    assert "N_k" in title and "≥" in top and "points up to 10,000" in top
+    above = int(np.sum(values > np.ceil(np.percentile(values, 99))))
+    assert f"{above:,} points" in top and "≤" in bottom
+
+
+def test_legend_has_a_title_and_missing_values(panel):
+    labels = dict(panel.context.labels)
+    labels["lang"] = np.array(["en", "de", ""] * (panel.n_rows // 3) + ["en"] * (panel.n_rows % 3))
+    panel.context.set_data(panel.n_rows, labels)
+    panel.set_color_by("lang")
+    assert "lang" in panel.legend.title.text and panel.legend.names() == ["en", "de", "(missing)"]
+
+
+def test_recompute_button_and_fixed_status_line(panel, qtbot):
+    with qtbot.waitSignal(panel.sig_recompute_requested, timeout=2_000):
+        qtbot.mouseClick(panel.recompute_button, Qt.LeftButton)
+    toolbar_y, map_rect = panel.color_box.mapTo(panel, QPoint(0, 0)).y(), panel.view.geometry()
+    for text in ("Computing…", "UMAP layout of 2,000 points… 3 s " + "long " * 80, ""):
+        panel.show_status(text)
+        panel.layout().activate()  # lay the panel out now, as the next paint would
+        assert panel.color_box.mapTo(panel, QPoint(0, 0)).y() == toolbar_y and panel.view.geometry() == map_rect
 
 
 def test_context_menu_requests_actions(panel, qtbot):
@@ -355,6 +456,17 @@ def test_context_menu_requests_actions(panel, qtbot):
         action.trigger()
     assert blocker.args[0] == "new_collection" and blocker.args[1].tolist() == [4, 9]
     menu.close()
+
+
+def test_density_mode_replaces_points_above_the_threshold(panel, monkeypatch):
+    import gui.scatter as scatter
+
+    monkeypatch.setattr(scatter, "DENSITY_THRESHOLD", 1000)
+    panel.view.reset_view()
+    panel.view._update_density()
+    assert panel.view.density_active and not panel.view.group_items[0].isVisible()
+    panel.render_box.setCurrentText("Points")
+    assert not panel.view.density_active and panel.view.group_items[0].isVisible()
 
 
 def test_uniform_scatter_item_matches_pyqtgraph_atlas_lookup(qtbot):

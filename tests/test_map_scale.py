@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 import core.store as store_module
 from core.store import Store, text_sha256
 from core.workspace_file import WorkspaceError
-from gui.scatter import (DensityBinner, ScatterView, categorical_groups, category_codes, continuous_groups,
-                                 rows_by_code)
+from gui.scatter import (PALETTE, DensityBinner, ScatterView, categorical_groups, category_codes, continuous_groups,
+                         rows_by_code)
 
 # ------------------------------------------------------------------ density binning
 
@@ -160,28 +160,47 @@ def test_categorical_groups_largest_first_and_other_sorted():
     assert np.array_equal(np.sort(np.concatenate([g.rows for g in groups])), np.arange(values.size))
 
 
-def test_categories_keep_their_colours_as_counts_change():
-    early = np.array(["a"] * 5 + ["b"] * 3 + ["c"] * 1)
-    first = categorical_groups(early)
-    assert [g.name for g in first] == ["a", "b", "c"]
+def test_categories_keep_their_colours_as_counts_change_and_across_runs(tmp_path):
+    from core.category_colours import CategoryColours
+
+    early = np.array(["a"] * 5 + ["b"] * 3 + ["c"] * 1 + [""] * 2)
     later = np.array(["a"] * 5 + ["b"] * 3 + ["c"] * 40 + ["d"] * 7)  # c is now the largest, d is new
-    assert [g.name for g in categorical_groups(later)] == ["c", "d", "a", "b"]
-    kept = categorical_groups(later, keep=[g.name for g in first])
-    assert [g.name for g in kept] == ["a", "b", "c", "d"]
-    assert [g.color.name() for g in kept[:3]] == [g.color.name() for g in first]
-    assert all(np.all(later[g.rows] == g.name) for g in kept)
-    assert [g.name for g in categorical_groups(later, keep=["gone", "c"])][:1] == ["c"]  # absent names are skipped
+    store = Store.open(tmp_path / "colours.duckdb")
+    try:
+        first = categorical_groups(early, colours=CategoryColours(store), column="lang")
+        assert [g.name for g in first] == ["a", "b", "c", "(missing)"]
+        assert first[-1].rows.tolist() == [9, 10] and first[-1].z < min(g.z for g in first[:-1])
+        colour = {g.name: g.color.name() for g in first}
+        assert len(set(colour.values())) == 4
+    finally:
+        store.close()
+    store = Store.open(tmp_path / "colours.duckdb")  # the next run of the app
+    try:
+        kept = categorical_groups(later, colours=CategoryColours(store), column="lang")
+        assert [g.name for g in kept] == ["c", "d", "a", "b"]  # drawn by size, coloured by memory
+        assert all(g.color.name() == colour[g.name] for g in kept if g.name in colour)
+        assert kept[1].color.name() not in colour.values()  # a new value takes an unused colour
+        assert all(np.all(later[g.rows] == g.name) for g in kept)
+        other = categorical_groups(np.array(["x", "y"]), colours=CategoryColours(store), column="topic")
+        assert other[0].color.name() == PALETTE[0].name()  # per column: another column starts afresh
+    finally:
+        store.close()
 
 
-def test_continuous_groups_bin_rows_and_keep_missing():
+def test_continuous_groups_bin_rows_keep_missing_and_count_the_clipped():
     import pyqtgraph as pg
 
     values = np.r_[np.linspace(0, 1, 1_000), np.nan, np.nan]
-    groups, (lo, hi) = continuous_groups(values, pg.colormap.get("viridis"))
-    assert groups[0].name == "missing" and groups[0].rows.tolist() == [1_000, 1_001]
-    assert lo == pytest.approx(0.01, abs=1e-3) and hi == pytest.approx(0.99, abs=1e-3)
+    groups, scale = continuous_groups(values, pg.colormap.get("viridis"))
+    assert groups[0].name == "(missing)" and groups[0].rows.tolist() == [1_000, 1_001] and scale.missing == 2
+    assert scale.lo == pytest.approx(0.01, abs=1e-3) and scale.hi == pytest.approx(0.99, abs=1e-3)
+    assert scale.below == sum(v < scale.lo for v in values[:1000]) == scale.above == 10
     means = [values[g.rows].mean() for g in groups[1:]]
     assert means == sorted(means) and sum(g.rows.size for g in groups) == values.size
+    counts = np.r_[np.zeros(50), np.arange(1_000) % 30, [70, 64]]  # N_k-like: whole numbers, a long tail
+    _, scale = continuous_groups(counts, pg.colormap.get("viridis"))
+    assert scale.lo == 0 and scale.hi == float(int(scale.hi)) and (scale.vmin, scale.vmax) == (0, 70)
+    assert scale.above == int(np.sum(counts > scale.hi)) > 0
 
 
 def test_groups_draw_their_own_rows_from_shared_records(view):

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from core.anisotropy import SCORES
 from core.hubness import MEASURES as HUBNESS_MEASURES
+from gui.colour_keys import ColourBar
 from gui.panel_base import PanelContext, PluginPanel
 from plugins.compare.analysis import CompareParams, CompareResult, SpaceMeasures, SpacePair
 from gui.plain_widgets import elide, fill_table, plain_label, read_only_table, table_item, text_item
@@ -219,6 +220,7 @@ class ComparePanel(PluginPanel):
             split.addWidget(view)
             view.scatter.sig_picked.connect(self._on_map_picked)
             view.scatter.sig_hovered.connect(lambda row, pos, i=index: self._on_map_hovered(i, row, pos))
+        self.colour_bar = ColourBar(pg.colormap.get("viridis"))
         split.setSizes([1, 1])
         layout.addWidget(split, 1)
         return page
@@ -323,9 +325,12 @@ class ComparePanel(PluginPanel):
             return
         labels = self.context.labels.get("collection")
         if self.params.map_overlay == "collection" and labels is not None and len(labels) == pair.n_total:
-            groups = categorical_groups(np.asarray(labels)[pair.rows])
+            groups = categorical_groups(np.asarray(labels)[pair.rows], colours=self.context.colours, column="collection")
+            self.maps[1].scatter.set_key(None)
         else:
-            groups, _ = continuous_groups(pair.overlap, pg.colormap.get("viridis"))
+            groups, scale = continuous_groups(pair.overlap, self.colour_bar.bar.colorMap())
+            self.colour_bar.show_scale(f"kNN overlap (k = {pair.k})", scale)
+            self.maps[1].scatter.set_key(self.colour_bar)  # one scale for both maps, beside the right one
         for view in self.maps:
             view.scatter.set_groups(groups)
 

@@ -3,10 +3,14 @@
 UMAP (McInnes, Healy & Melville 2018, arXiv:1802.03426) is fed the shared kNN
 graph so it skips NNDescent, and runs in a worker *process*
 (:mod:`core.umap_process`): numba's layout optimisation holds the GIL
-and would freeze the GUI even from a thread. A previous layout is honoured:
-placed rows start where they were, new rows at their nearest placed
-neighbour, and the result is mapped back onto the old frame, so a
-growing map does not jump.
+and would freeze the GUI even from a thread.
+
+A layout depends on its documents and params only, never on history, with one
+exception: while the *same* documents grow (the previous layout places some
+rows and not others), the previous layout is honoured: placed rows start where
+they were, new rows at their nearest placed neighbour, and the result is mapped
+back onto the old frame, so a growing map does not jump. ``ProjectionResult.init``
+says in words how a layout began, for figure manifests.
 """
 from __future__ import annotations
 
@@ -64,6 +68,8 @@ class ProjectionResult(CacheableResult):
     status: str = ""
     partial: bool = False
     keeps_frame: bool = False
+    #: how the layout was initialised ("fresh …, random_state 42", "warm-started from …"), for manifests
+    init: str = ""
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {
@@ -74,6 +80,7 @@ class ProjectionResult(CacheableResult):
             "status": np.str_(self.status),
             "partial": np.asarray(self.partial),
             "keeps_frame": np.asarray(self.keeps_frame),
+            "init": np.str_(self.init),
         }
 
     @classmethod
@@ -86,6 +93,7 @@ class ProjectionResult(CacheableResult):
             status=str(arrays["status"]),
             partial=bool(arrays["partial"]),
             keeps_frame=bool(arrays.get("keeps_frame", False)),  # absent in caches from before it existed
+            init=str(arrays.get("init", "")),
         )
 
 
@@ -144,8 +152,10 @@ def align_to(coords: np.ndarray, reference: np.ndarray) -> np.ndarray:
 def compute(data: AnalysisData, params: MapParams, progress: Progress) -> ProjectionResult:
     """PCA preview (handed over through ``progress.partial``), then UMAP.
 
-    Returns the UMAP layout, or the PCA layout with a status when there are
-    too few points for UMAP (n < 4 or n <= n_neighbors).
+    Warm-starts from ``data.coords`` only when it places some rows and not
+    others (the same documents grew); otherwise the layout is fresh. Returns
+    the UMAP layout, or the PCA layout with a status when there are too few
+    points for UMAP (n < 4 or n <= n_neighbors).
     """
     from core import umap_process  # lazy: the worker-process machinery
 
@@ -153,23 +163,23 @@ def compute(data: AnalysisData, params: MapParams, progress: Progress) -> Projec
     info = asdict(params)
     n = data.n
     progress(0, 3, "PCA preview…")
-    previous = _previous_layout(data.coords, n)
+    previous = _growing_layout(data.coords, n)
     if n < 4 or n <= params.n_neighbors:
         return ProjectionResult(
             pca_project(data.vectors), "pca", info, time.perf_counter() - start,
             status=f"Only {n} points: UMAP needs more than {max(3, params.n_neighbors)}; showing PCA.",
+            init="PCA (first two principal components; deterministic)",
         )
     sampled = n >= params.sample_fit_threshold
     knn = None if sampled else usable_graph(data.knn, params.graph_k, params.metric)
-    if previous is None:
-        preview = ProjectionResult(pca_project(data.vectors), "pca", info, time.perf_counter() - start,
-                                   status="PCA preview; UMAP is running…", partial=True)
-    else:
+    if previous is None and not _placed_everywhere(data.coords, n):  # a full old picture stays until UMAP ends
+        progress.partial(ProjectionResult(pca_project(data.vectors), "pca", info, time.perf_counter() - start,
+                                          status="PCA preview; UMAP is running…", partial=True))
+    elif previous is not None:
         seeded = seed_layout(previous, None if knn is None else knn.indices, params.random_state)
-        preview = ProjectionResult(seeded, "seeded", info, time.perf_counter() - start,
-                                   status="New points placed near their neighbours; UMAP is running…",
-                                   partial=True, keeps_frame=True)
-    progress.partial(preview)
+        progress.partial(ProjectionResult(seeded, "seeded", info, time.perf_counter() - start,
+                                          status="New points placed near their neighbours; UMAP is running…",
+                                          partial=True, keeps_frame=True))
     if knn is None and not sampled:
         progress(1, 3, f"Nearest neighbours of {n:,} points…")
         knn = exact_knn(data.vectors, params.graph_k, metric=params.metric)
@@ -188,14 +198,34 @@ def compute(data: AnalysisData, params: MapParams, progress: Progress) -> Projec
     progress(3, 3, "UMAP done")
     method = "umap-sample+transform" if sampled else "umap"
     return ProjectionResult(coords.astype(np.float32), method, info, time.perf_counter() - start,
-                            keeps_frame=previous is not None)
+                            keeps_frame=previous is not None, init=describe_init(n, params, previous, sample))
 
 
-def _previous_layout(coords: np.ndarray | None, n: int) -> np.ndarray | None:
-    """The previous layout if it matches the rows and has placed points."""
+def describe_init(n: int, params: MapParams, previous: np.ndarray | None, sample: np.ndarray | None) -> str:
+    """How a UMAP layout began, in words a figure's reader can reproduce it from."""
+    seed = f"random_state {params.random_state}" if params.random_state is not None else "no random_state (not reproducible)"
+    if previous is None:
+        text = f"fresh layout (UMAP's spectral initialisation, {seed})"
+    else:
+        placed = int(np.isfinite(previous).all(axis=1).sum())
+        text = (f"warm-started from the previous layout of {placed:,} of these {n:,} documents (the others placed "
+                f"at their nearest placed neighbour), {seed}, then aligned (affine) onto it")
+    if sample is not None:
+        text += f"; fitted on a random sample of {sample.size:,} of {n:,} rows ({seed}), the other rows transformed"
+    return text
+
+
+def _growing_layout(coords: np.ndarray | None, n: int) -> np.ndarray | None:
+    """The previous layout if it is one of these rows that places some rows and not others."""
     if coords is None:
         return None
     coords = np.asarray(coords, dtype=np.float32)
-    if coords.shape != (n, 2) or not np.isfinite(coords).all(axis=1).any():
+    if coords.shape != (n, 2):
         return None
-    return coords
+    placed = np.isfinite(coords).all(axis=1)
+    return coords if placed.any() and not placed.all() else None
+
+
+def _placed_everywhere(coords: np.ndarray | None, n: int) -> bool:
+    return coords is not None and np.shape(coords) == (n, 2) and bool(np.isfinite(coords).all())
+

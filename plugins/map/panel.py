@@ -1,34 +1,33 @@
 """The map panel: the 2-D layout the user sees first.
 
 Colour by any label or measure, hover to read a document, click / lasso /
-box to select, search by substring or by meaning, export the figure. The
-drawing itself lives in :mod:`gui.scatter`.
+box to select, search by substring or by meaning (a ranked list beside the map),
+recompute the layout afresh, export the figure. The drawing itself lives in
+:mod:`gui.scatter`; the keys (legend, colour bar) in :mod:`gui.colour_keys`.
 """
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QSizePolicy,
-                               QSlider, QToolButton, QWidget)
+                               QSlider, QSplitter, QToolButton, QWidget)
 
 from core.projection import pca_project
-from gui.panel_base import PanelContext, PluginPanel
+from gui.colour_keys import ColourBar, TitledLegend
+from gui.panel_base import PanelContext, PluginPanel, plain_tooltip
 from gui.scatter import ColorGroup, ScatterView, categorical_groups, continuous_groups
+from gui.search_results import SearchResults
 from gui.selection_geometry import invert
 from plugins.map.analysis import MapParams, ProjectionResult
+from plugins.map.search import MEANING_TIP, MapSearch
 
 HOVER_CHARS = 300
 UMAP_TIP = ("UMAP layout (McInnes, Healy & Melville 2018, arXiv:1802.03426): nearby points have similar "
             "embeddings; distances between far-apart clusters carry little meaning.")
 _METHOD_NAMES = {"pca": "PCA", "seeded": "Previous layout", "umap": "UMAP", "umap-sample+transform": "UMAP (sample + transform)"}
-MEANING_TIP = "Search by meaning: encode the query and highlight the most similar documents (press Enter)"
-#: why "By meaning" is off for sets without an encoder to embed the query (by models.kind)
-NO_ENCODER = {"imported": "this set was imported, so no model here can embed the query",
-              "derived": "this set was derived (e.g. corrected) and the query cannot be transformed the same way"}
+RECOMPUTE_TIP = "Compute a fresh layout of the documents in view, ignoring earlier layouts (Ctrl+R)"
 _ACTIONS = (("Show selected in table", "show_table"), ("Export selection…", "export_selection"),
             ("New collection from selection", "new_collection"))
 
@@ -45,6 +44,7 @@ class MapPanel(PluginPanel):
         self._result: ProjectionResult | None = None
         self._selection = np.empty(0, dtype=np.int64)
         self._search_rows = np.empty(0, dtype=np.int64)
+        self._links = (-1, np.empty(0, dtype=np.int64))  # neighbour lines asked for: source row, targets
         self._groups: list[ColorGroup] = []
         #: per-point measures received through ``sig_request_color`` (name -> values)
         self.measures: dict[str, np.ndarray] = {}
@@ -52,7 +52,16 @@ class MapPanel(PluginPanel):
         self._build_toolbar()
         self.view = ScatterView(self)
         self.view.setMinimumSize(320, 240)
-        self.body.addWidget(self.view, 1)
+        self.results = SearchResults()
+        self.results.setVisible(False)
+        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.addWidget(self.view)
+        self.splitter.addWidget(self.results)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self._results_shown = False
+        self.body.addWidget(self.splitter, 1)
+        self._place_status_line()
         self._hover_label = QLabel(self.view)
         self._hover_label.setTextFormat(Qt.PlainText)
         self._hover_label.setWordWrap(True)
@@ -60,13 +69,8 @@ class MapPanel(PluginPanel):
         self._hover_label.setStyleSheet("background: rgba(255,255,255,235); border: 1px solid #999; padding: 4px;")
         self._hover_label.setAttribute(Qt.WA_TransparentForMouseEvents)
         self._hover_label.hide()
-        self._legend = pg.LegendItem(labelTextSize="8pt", labelTextColor="#222", verSpacing=-6)
-        self._legend_entries: list[tuple[int, str]] = []  # (scatter item id, name) per legend row
-        self._category_order: dict[str, list[str]] = {}  # column -> its categories in colour order, kept
-        self._legend.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
-        self._colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self._cmap, interactive=False, width=14)
-        self._colorbar.getAxis("right").setTextPen("#222")
-        self._key: pg.GraphicsWidget | None = None
+        self.legend = TitledLegend()
+        self.colour_bar = ColourBar(self._cmap)
         self._wire()
 
     # ------------------------------------------------------------------ layout
@@ -92,6 +96,11 @@ class MapPanel(PluginPanel):
         self.reset_button = self._tool_button("Reset zoom", "Show all points", False)
         self.export_button = self._tool_button("Export figure…", "Save the map as PNG, SVG or PDF "
                                                "with its data and a manifest", False)
+        self.recompute_action = QAction("Recompute layout", self, shortcut=QKeySequence("Ctrl+R"),
+                                        toolTip=RECOMPUTE_TIP, shortcutContext=Qt.WindowShortcut)
+        self.addAction(self.recompute_action)
+        self.recompute_button = QToolButton()
+        self.recompute_button.setDefaultAction(self.recompute_action)
         row1.addWidget(QLabel("Colour"))
         row1.addWidget(self.color_box)
         row1.addWidget(self.search_edit, 1)
@@ -104,13 +113,35 @@ class MapPanel(PluginPanel):
         self.info_label = QLabel("")
         self.info_label.setTextFormat(Qt.PlainText)
         self.info_label.setToolTip(UMAP_TIP)
-        self.info_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # may clip, never widens
         for widget in (QLabel("Size"), self.size_slider, QLabel("Opacity"), self.opacity_slider,
-                       QLabel("Render"), self.render_box, self.reset_button, self.export_button):
+                       QLabel("Render"), self.render_box, self.reset_button, self.recompute_button, self.export_button):
             row2.addWidget(widget)
-        row2.addWidget(self.info_label, 1)
+        row2.addStretch(1)
         self.body.addLayout(row1)
         self.body.addLayout(row2)
+
+    def _place_status_line(self) -> None:
+        """One line of fixed height below the map: the transient status ("Computing…", "UMAP layout…
+        3 s"; may clip, full text in its tooltip) and the map's facts (method, points, selected), shown
+        whole. Neither pushes the toolbar or the map about."""
+        self.body.removeWidget(self._status)
+        self._status.setWordWrap(False)
+        policy = QSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        policy.setRetainSizeWhenHidden(True)
+        self._status.setSizePolicy(policy)
+        self.info_label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
+        line = QHBoxLayout()
+        line.addWidget(self._status, 1)
+        line.addWidget(self.info_label)
+        self.body.addLayout(line)
+
+    def show_status(self, text: str) -> None:
+        super().show_status(text)
+        self._status.setToolTip(plain_tooltip(text) if text else "")
+
+    def show_error(self, text: str) -> None:
+        super().show_error(text)
+        self._status.setToolTip(plain_tooltip(text))
 
     def _tool_button(self, text: str, tip: str, checkable: bool) -> QToolButton:
         button = QToolButton()
@@ -132,15 +163,14 @@ class MapPanel(PluginPanel):
         ctx.sig_request_color.connect(self._on_context_request_color)
         ctx.sig_request_links.connect(self._on_context_request_links)
         ctx.sig_data_changed.connect(self._on_context_data_changed)
-        ctx.sig_search_results.connect(self._on_context_search_results)
         self.view.sig_picked.connect(self.set_selection)
         self.view.sig_hovered.connect(self._on_view_hovered)
         self.view.sig_menu_requested.connect(self._on_view_menu_requested)
         self.color_box.currentIndexChanged.connect(lambda _: self._recolor())
-        self._search_timer = QTimer(self, singleShot=True, interval=250, timeout=self._run_text_search)
-        self.search_edit.textChanged.connect(self._on_search_text_changed)
-        self.search_edit.returnPressed.connect(self._on_search_return_pressed)
-        self.meaning_button.toggled.connect(lambda _: self._on_search_text_changed(self.search_edit.text()))
+        self.search = MapSearch(self.search_edit, self.meaning_button, self.results, ctx, self)
+        self.search.sig_matches_changed.connect(self._on_search_matches_changed)
+        self.search.sig_row_picked.connect(lambda row: self.set_selection(np.array([row], dtype=np.int64)))
+        self.recompute_action.triggered.connect(self.sig_recompute_requested)
         self.tool_group.buttonToggled.connect(self._on_tool_toggled)
         self.render_box.currentTextChanged.connect(lambda text: self.view.set_render_mode(text.lower()))
         self.reset_button.clicked.connect(self.view.reset_view)
@@ -176,7 +206,17 @@ class MapPanel(PluginPanel):
 
     def _apply_selection(self, rows: np.ndarray) -> None:
         self._selection = np.unique(np.asarray(rows, dtype=np.int64))
+        self._redraw_links()
         self._redraw_highlights()
+
+    def _redraw_links(self) -> None:
+        """Neighbour lines only from a selected document: a new selection without it (Esc, a lasso
+        elsewhere) removes them until a view asks again."""
+        source, targets = self._links
+        if source not in self._selection:
+            source, targets = -1, targets[:0]
+            self._links = (source, targets)
+        self.view.set_links(source, targets)
 
     def _redraw_highlights(self) -> None:
         shown = self.view.set_highlight("selection", self._selection)
@@ -186,8 +226,6 @@ class MapPanel(PluginPanel):
         text = f"{method} · {self.n_rows:,} " + (f"of {total:,} (sample)" if total else "points")
         if self._selection.size:
             text += f" · {self._selection.size:,} selected" + (f" ({shown:,} drawn)" if shown < self._selection.size else "")
-        if self._search_rows.size:
-            text += f" · {self._search_rows.size:,} matches"
         self.info_label.setText(text)
 
     # ------------------------------------------------------------------ colour
@@ -227,43 +265,18 @@ class MapPanel(PluginPanel):
         name, values = self.color_values()
         if values is None:
             groups = [ColorGroup("all", np.arange(self.n_rows), pg.mkColor("#1f77b4"))]
-            self._set_key(None)
+            self.view.set_key(None)
         elif values.dtype.kind in "fiu":
-            groups, levels = continuous_groups(values, self._cmap)
-            self._colorbar.setLevels(levels)
-            self._colorbar.getAxis("right").setLabel(html.escape(name), color="#222")
-            self._set_key(self._colorbar)
+            groups, scale = continuous_groups(values, self._cmap)
+            self.colour_bar.show_scale(name, scale)
+            self.view.set_key(self.colour_bar)
         else:
-            groups = categorical_groups(values, keep=self._category_order.get(name, ()))
-            self._category_order[name] = [g.name for g in groups if g.z >= 0]  # "other" is drawn below: z < 0
-            self._set_key(self._legend)
+            groups = categorical_groups(values, colours=self.context.colours, column=name)
+            self.view.set_key(self.legend)
         self._groups = groups
         self.view.set_groups(groups)
-        if self._key is self._legend:
-            self._fill_legend(groups)
-
-    def _fill_legend(self, groups: list[ColorGroup]) -> None:
-        """A legend row per group, rebuilt only when the groups changed: each row is a label item
-        (a growing map recoloured on every update spent 20-60 ms of GUI time remaking them)."""
-        entries = [(id(item), group.name) for item, group in zip(self.view.group_items, groups)]
-        if entries == self._legend_entries:
-            return  # same items, same names: the samples repaint in the items' new colours
-        self._legend.clear()
-        for item, group in zip(self.view.group_items, groups):
-            self._legend.addItem(item, html.escape(group.name[:40]))
-        self._legend_entries = entries
-
-    def _set_key(self, key: pg.GraphicsWidget | None) -> None:
-        """Put the legend or the colour bar right of the plot (inside the exported figure)."""
-        layout = self.view.plot_item.layout
-        if self._key is not None and self._key is not key:
-            layout.removeItem(self._key)
-            self._key.setParentItem(None)
-            self.view.scene().removeItem(self._key)
-        if key is not None and self._key is not key:
-            layout.addItem(key, 2, 3)
-            layout.setAlignment(key, Qt.AlignTop | Qt.AlignLeft)
-        self._key = key
+        if self.view.key is self.legend:
+            self.legend.show_items(name, self.view.group_items, [g.name for g in groups])
 
     def _on_style_changed(self) -> None:
         self.view.set_point_style(self.size_slider.value(), self.opacity_slider.value() / 100)
@@ -281,25 +294,20 @@ class MapPanel(PluginPanel):
         self.color_box.setCurrentIndex(self.color_box.findData(f"measure:{name}"))
 
     def _on_context_request_links(self, source: int, targets: np.ndarray) -> None:
-        self.view.set_links(source, targets)
+        self._links = (int(source), np.asarray(targets, dtype=np.int64))
+        self._redraw_links()
+
+    def _on_search_matches_changed(self, rows: np.ndarray) -> None:
+        if self.results.isVisible() and not self._results_shown:  # the list opens at 30% of the width
+            width = sum(self.splitter.sizes())
+            self.splitter.setSizes([width - width * 3 // 10, width * 3 // 10])
+        self._results_shown = self.results.isVisible()
+        self._search_rows = rows
+        self._redraw_highlights()
 
     def _on_context_data_changed(self) -> None:
         self._refresh_color_box()
         self._recolor()
-        self._update_meaning_button()
-
-    def _update_meaning_button(self) -> None:
-        """Search by meaning needs the set's own encoder: off, saying why, for imported and derived sets."""
-        kind = self.context.provenance.get("model_kind", "encoder")
-        self.meaning_button.setChecked(self.meaning_button.isChecked() and kind == "encoder")
-        self.meaning_button.setEnabled(kind == "encoder")
-        reason = NO_ENCODER.get(kind, f"a {kind} set has no model to embed the query")
-        self.meaning_button.setToolTip(MEANING_TIP if kind == "encoder" else f"Search by meaning is off: {reason}. "
-                                       "Pick an encoder's set in the Model box, or search the text.")
-
-    def _on_context_search_results(self, rows: np.ndarray, scores: np.ndarray) -> None:
-        self._search_rows = np.asarray(rows, dtype=np.int64)
-        self._redraw_highlights()
 
     # ------------------------------------------------------------------ view slots
 
@@ -338,24 +346,6 @@ class MapPanel(PluginPanel):
         if checked:
             self.view.vb.tool = button.text().lower()
 
-    def _on_search_text_changed(self, text: str) -> None:
-        if not text.strip():
-            self._search_timer.stop()
-            self._on_context_search_results(np.empty(0, np.int64), np.empty(0))
-        elif not self.meaning_button.isChecked():
-            self._search_timer.start()
-
-    def _on_search_return_pressed(self) -> None:
-        query = self.search_edit.text().strip()
-        if query and self.meaning_button.isChecked():
-            self.context.sig_request_semantic_search.emit(query)
-        elif query:
-            self._run_text_search()
-
-    def _run_text_search(self) -> None:
-        rows = self.context.find_text(self.search_edit.text().strip())
-        self._on_context_search_results(rows[rows < self.n_rows], np.ones(rows.size))
-
     def _on_export_clicked(self) -> None:
         from gui.figure_export import FigureExportDialog
 
@@ -384,7 +374,7 @@ class MapPanel(PluginPanel):
         if self._result is None:
             return {}
         return {"projection": self._result.method, "projection_params": self._result.params,
-                "n_points": self.n_rows, "n_selected": int(self._selection.size)}
+                "layout_init": self._result.init, "n_points": self.n_rows, "n_selected": int(self._selection.size)}
 
     def figure_items(self) -> dict[str, pg.PlotItem]:
         return {"map": self.view.plot_item}
