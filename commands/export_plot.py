@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
 from commands.headless import WorkspaceView, load_view, map_result
+from core.figure_size import FigureSize
 from gui.app import make_app
 from gui.figure_export import export_figure
 from gui.panel_base import PanelContext
@@ -19,13 +22,14 @@ def render_map(
     view: WorkspaceView,
     out: str | Path,
     color_by: str = "collection",
-    width: int = 1600,
+    size: str | FigureSize = "double",
     dpi: int = 300,
     title: str | None = None,
+    legend: bool = True,
 ) -> Path:
     """Project (or reuse the app's saved projection), colour and export the map.
 
-    Writes ``out`` (.png/.svg/.pdf) plus ``<stem>.csv`` and ``<stem>.manifest.json``.
+    Writes ``out`` (.png/.svg/.pdf) plus ``<out>.csv`` and ``<out>.manifest.json``.
     """
     params = MapParams()
     try:
@@ -44,7 +48,9 @@ def render_map(
         panel.set_color_by(color_by)
         QApplication.processEvents()
         try:
-            return export_figure(panel.view.plot_item, out, width, dpi, title or context.title, **panel.figure_payload())
+            hidden = [] if legend or panel.view.key is None else [panel.view.key]
+            return export_figure(panel.view.plot_item, out, size, dpi, title or context.title, hidden=hidden,
+                                 **panel.figure_payload())
         finally:
             # delete the widget while Qt is fully alive: left to interpreter exit it can crash (SIGSEGV)
             panel.close()
@@ -54,10 +60,18 @@ def render_map(
         view.store.close()
 
 
+def use_offscreen_without_display() -> None:
+    """On Linux with neither X11 nor Wayland (a server, SSH), draw offscreen instead of aborting in Qt."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
 def export_plot_command(args: argparse.Namespace) -> int:
     """``export-plot``: render the map offscreen and write the figure with its data and manifest."""
+    use_offscreen_without_display()
     make_app()
     view = load_view(args.workspace, args.collection, args.model)
-    path = render_map(view, args.out, color_by=args.color_by, width=args.width, dpi=args.dpi, title=args.title)
+    path = render_map(view, args.out, color_by=args.color_by, size=args.size, dpi=args.dpi, title=args.title,
+                      legend=args.legend)
     print(f"Wrote {path}")
     return 0
