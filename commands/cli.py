@@ -108,6 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="include the colour legend or colour bar (default: yes)")
     export.add_argument("--title")
 
+    figure = sub.add_parser("export-figure", help="render any view's figure (hubness, anisotropy…) to PNG, SVG or PDF")
+    figure.add_argument("--workspace", required=True)
+    figure.add_argument("--view", required=True, help="the view's id: map, hubness, anisotropy, robustness, languages…")
+    figure.add_argument("--collection")
+    figure.add_argument("--model", default=None)
+    figure.add_argument("--out", required=True, help="output file: .png, .svg or .pdf")
+    figure.add_argument("--size", default="double", type=_figure_size,
+                        help="single (3.5 in), double (7.2 in), slide (13.33 x 7.5 in) or a width in inches")
+    figure.add_argument("--dpi", type=int, default=300)
+    figure.add_argument("--title")
+
     html_map = sub.add_parser("export-html", help="write the map as one interactive HTML file that opens in any browser, offline")
     html_map.add_argument("--workspace", required=True)
     html_map.add_argument("--collection")

@@ -38,6 +38,16 @@ LAYOUT_DPI = 96  # logical pixels per inch the figure is laid out at
 _INCH_PER_METRE = 39.3700787
 
 
+def figure_payload(panel: Any, plugin_id: str, figure: str, provenance: Mapping[str, Any]) -> dict[str, Any]:
+    """The data and manifest of a view's figure: the panel's own ``figure_payload()`` where it has one,
+    else its table rows as columns and the view's provenance."""
+    if hasattr(panel, "figure_payload"):
+        return panel.figure_payload()
+    rows = panel.table_rows()
+    return {"data": {key: [row.get(key) for row in rows] for key in (rows[0] if rows else {})},
+            "manifest": {"view": plugin_id, "figure": figure, **provenance}}
+
+
 def side_files(path: Path) -> tuple[Path, Path]:
     """The data table and manifest written beside the figure ``path`` (one pair per format)."""
     return path.with_name(path.name + ".csv"), path.with_name(path.name + ".manifest.json")

@@ -122,3 +122,20 @@ def test_export_plot_works_on_a_machine_without_a_display(tmp_path):
     assert result.returncode == 0, result.stderr
     (width, _), words = pdf_words(tmp_path / "map.pdf")
     assert width == pytest.approx(252, abs=1) and "language" in [w[0] for w in words]
+
+
+@pytest.mark.parametrize("view", ["hubness", "anisotropy"])
+def test_export_figure_renders_any_view_headless(view, tmp_path):
+    from tests.test_cli import DEMO, run
+
+    workspace = tmp_path / "w.duckdb"
+    assert run("ingest", str(DEMO), "--workspace", str(workspace), "--model", "hashing-64").returncode == 0
+    out = tmp_path / f"{view}.pdf"
+    result = run("export-figure", "--workspace", str(workspace), "--view", view, "--out", str(out), "--size", "single")
+    assert result.returncode == 0, result.stderr
+    (width, height), words = pdf_words(out)
+    assert width == pytest.approx(252, abs=1) and len(words) > 5  # axes and their labels, as text
+    assert all(0 <= x0 and x1 <= width and 0 <= y0 and y1 <= height for _, x0, y0, x1, y1 in words)
+    assert json.loads((tmp_path / f"{view}.pdf.manifest.json").read_text("utf-8"))["width_in"] == 3.5
+    unknown = run("export-figure", "--workspace", str(workspace), "--view", "nope", "--out", str(out))
+    assert unknown.returncode == 1 and "nope" in unknown.stderr
