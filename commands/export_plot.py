@@ -99,7 +99,7 @@ def render_view(
             if not items:
                 raise LookupError(f"the {plugin_id} view has no figure to export")
             name, item = next(iter(items.items()))
-            return export_figure(item, out, size, dpi, title or f"{context.title} — {name}",
+            return export_figure(item, out, size, dpi, title or f"{context.title} — {spec.title}",
                                  **figure_payload(panel, plugin_id, name, context.provenance))
     finally:
         view.store.close()

@@ -14,9 +14,17 @@ class FigureSize:
     height_in: float | None = None
 
     def inches(self, aspect: float) -> tuple[float, float]:
-        """(width, height) in inches for a plot of ``aspect`` = height / width."""
-        return self.width_in, self.height_in if self.height_in is not None else self.width_in * aspect
+        """(width, height) in inches for a plot of ``aspect`` = height / width on screen.
 
+        The aspect is held between ``MIN_ASPECT`` and ``MAX_ASPECT``: a plot squeezed into a
+        short strip of a panel still makes a figure tall enough to read.
+        """
+        if self.height_in is not None:
+            return self.width_in, self.height_in
+        return self.width_in, self.width_in * min(max(aspect, MIN_ASPECT), MAX_ASPECT)
+
+
+MIN_ASPECT, MAX_ASPECT = 0.55, 1.0
 
 #: sizes journals and talks ask for (Nature, Science, IEEE, ACL columns are 3.3–3.5 in and 6.7–7.2 in wide)
 PRESETS = {

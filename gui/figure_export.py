@@ -15,6 +15,7 @@ exporting one figure in three formats never overwrites one format's side files w
 from __future__ import annotations
 
 import html
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -217,26 +218,38 @@ _SVG_NS = "http://www.w3.org/2000/svg"
 
 
 def scaled_strokes(svg: str) -> str:
-    """Qt writes hairline pens as ``vector-effect="non-scaling-stroke"`` inside a scaled group (a point
-    symbol is a unit circle scaled to its size); librsvg ignores that effect and draws a 1-px outline
-    6 px wide. Give each such element the stroke width it has on screen in the group's own units."""
+    """Qt writes hairline pens as ``vector-effect="non-scaling-stroke"`` inside a transformed group
+    (a point symbol is a unit circle scaled to its size; a curve is drawn in data units); librsvg
+    ignores that effect and draws a 1-px outline 6 px wide, or a histogram's steps as bars. Where a
+    group holds only such shapes, their coordinates are transformed here and the group's transform
+    dropped, so every renderer strokes them at their width on screen."""
     from xml.etree import ElementTree
 
     ElementTree.register_namespace("", _SVG_NS)
     ElementTree.register_namespace("xlink", "http://www.w3.org/1999/xlink")
     root = ElementTree.fromstring(svg)
+    shapes = {f"{{{_SVG_NS}}}path": "d", f"{{{_SVG_NS}}}polyline": "points", f"{{{_SVG_NS}}}polygon": "points"}
     for group in root.iter(f"{{{_SVG_NS}}}g"):
         matrix = group.get("transform", "")
-        if not matrix.startswith("matrix("):
+        children = list(group)
+        if not matrix.startswith("matrix(") or not children or not all(
+                child.tag in shapes and child.get("vector-effect") == "non-scaling-stroke" for child in children):
             continue
-        a, b, c, d = (float(v) for v in matrix[7:-1].split(",")[:4])
-        scale = abs(a * d - b * c) ** 0.5 or 1.0
-        width = float(group.get("stroke-width", "1"))
-        for element in group:
-            if element.get("vector-effect") == "non-scaling-stroke":
-                del element.attrib["vector-effect"]
-                element.set("stroke-width", f"{width / scale:.6g}")
+        a, b, c, d, e, f = (float(v) for v in matrix[7:-1].split(","))
+
+        def moved(found: re.Match) -> str:
+            x, y = float(found.group(1)), float(found.group(2))
+            return f"{a * x + c * y + e:.6g},{b * x + d * y + f:.6g}"
+
+        for child in children:
+            attribute = shapes[child.tag]
+            child.set(attribute, _PAIR.sub(moved, child.get(attribute, "")))
+            del child.attrib["vector-effect"]
+        del group.attrib["transform"]
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+_PAIR = re.compile(r"(-?[\d.]+(?:e[-+]?\d+)?),(-?[\d.]+(?:e[-+]?\d+)?)")
 
 
 def export_folder() -> Path:
