@@ -19,7 +19,12 @@ def _qt_handlers() -> dict:
 
         return export_plot_command(args)
 
-    return {"gui": gui, "export-plot": export_plot}
+    def export_figure(args) -> int:
+        from commands.export_plot import export_figure_command
+
+        return export_figure_command(args)
+
+    return {"gui": gui, "export-plot": export_plot, "export-figure": export_figure}
 
 
 def cli_entry() -> None:

@@ -51,7 +51,7 @@ def export_all(workdir: str, n: int) -> dict[str, Any]:
     for fmt in ("png", "svg", "pdf"):
         path = Path(workdir) / f"map.{fmt}"
         start = time.perf_counter()
-        export_figure(panel.view.plot_item, path, 2160, 300, "bench", **panel.figure_payload())
+        export_figure(panel.view.plot_item, path, "double", 300, "bench", **panel.figure_payload())
         out[fmt] = (time.perf_counter() - start, path.stat().st_size / 1e6)
     texts = [" ".join(rng.choice(WORDS, 60)) for _ in range(n)]
     path = Path(workdir) / "map.html"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from core.encoder import AUTO_BATCH, DEFAULT_MODEL
+from core.figure_size import FigureSize, figure_size
 
 if TYPE_CHECKING:
     from core.pipeline import EmbedOutcome
@@ -114,9 +115,23 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--model", default=None)
     export.add_argument("--out", required=True, help="output file: .png, .svg or .pdf")
     export.add_argument("--color-by", default="collection")
-    export.add_argument("--width", type=int, default=1600)
-    export.add_argument("--dpi", type=int, default=300)
+    export.add_argument("--size", default="double", type=_figure_size,
+                        help="single (3.5 in), double (7.2 in), slide (13.33 x 7.5 in) or a width in inches")
+    export.add_argument("--dpi", type=int, default=300, help="pixels per inch of a PNG; resolution of a PDF")
+    export.add_argument("--legend", action=argparse.BooleanOptionalAction, default=True,
+                        help="include the colour legend or colour bar (default: yes)")
     export.add_argument("--title")
+
+    figure = sub.add_parser("export-figure", help="render any view's figure (hubness, anisotropy…) to PNG, SVG or PDF")
+    figure.add_argument("--workspace", required=True)
+    figure.add_argument("--view", required=True, help="the view's id: map, hubness, anisotropy, robustness, languages…")
+    figure.add_argument("--collection")
+    figure.add_argument("--model", default=None)
+    figure.add_argument("--out", required=True, help="output file: .png, .svg or .pdf")
+    figure.add_argument("--size", default="double", type=_figure_size,
+                        help="single (3.5 in), double (7.2 in), slide (13.33 x 7.5 in) or a width in inches")
+    figure.add_argument("--dpi", type=int, default=300)
+    figure.add_argument("--title")
 
     html_map = sub.add_parser("export-html", help="write the map as one interactive HTML file that opens in any browser, offline")
     html_map.add_argument("--workspace", required=True)
@@ -351,6 +366,13 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
         for hit in hits:
             print(f"{hit['rank']:>3}  {hit['similarity']:.3f}  [{hit['collection']}]  {hit['text'][:120]}")
     return 0
+
+
+def _figure_size(text: str) -> FigureSize:
+    try:
+        return figure_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _int_list(text: str) -> tuple[int, ...]:

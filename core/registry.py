@@ -39,7 +39,11 @@ class PluginRegistry:
     broken: list[BrokenPlugin] = field(default_factory=list)
 
     def get(self, plugin_id: str) -> PluginSpec:
-        return next(s for s in self.specs if s.id == plugin_id)
+        """The spec of ``plugin_id``; LookupError names the views there are."""
+        for spec in self.specs:
+            if spec.id == plugin_id:
+                return spec
+        raise LookupError(f"no view called {plugin_id!r}; the views are: {', '.join(self.ids())}")
 
     def ids(self) -> list[str]:
         return [s.id for s in self.specs]

@@ -309,7 +309,7 @@ class MainWindow(QMainWindow):
 
     def export_view(self, plugin_id: str) -> None:
         """Export a view's figure (PNG/SVG/PDF) with the numbers it shows (CSV) and a manifest."""
-        from gui.figure_export import FigureExportDialog
+        from gui.figure_export import FigureExportDialog, figure_payload
 
         panel = self.host.slots[plugin_id].panel
         items = panel.figure_items() if panel is not None else {}
@@ -317,14 +317,7 @@ class MainWindow(QMainWindow):
             self.show_message("This view has no figure to export yet.")
             return
         name, item = next(iter(items.items()))
-        if hasattr(panel, "figure_payload"):
-            payload = panel.figure_payload()
-        else:
-            rows = panel.table_rows()
-            payload = {
-                "data": {key: [row.get(key) for row in rows] for key in (rows[0] if rows else {})},
-                "manifest": {"view": plugin_id, "figure": name, **self.context.provenance},
-            }
+        payload = figure_payload(panel, plugin_id, name, self.context.provenance)
         path = FigureExportDialog(f"{self.context.title} — {name}", self).run(item, name, **payload)
         if path is not None:
             self.show_message(f"Saved {path}")

@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QGraphicsRectItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QWidget
 
 from core.category_colours import CategoryColours
 from gui.selection_geometry import points_in_polygon, points_in_rect
@@ -416,6 +416,13 @@ class ScatterView(pg.GraphicsLayoutWidget):
             item.set_records(self._records[start:stop], self._brush(group.color))
             item.setZValue(group.z * 1e-3)
             item.setVisible(not self.density_active)
+
+    def overlays(self) -> dict[str, tuple[QGraphicsItem, bool]]:
+        """What a figure may leave out, each with whether it goes in unless unticked: the legend or
+        colour bar does; the selection, search hits, neighbour lines and pointer ring only when asked."""
+        items: dict[str, tuple[QGraphicsItem, bool]] = {} if self.key is None else {"Legend / colour bar": (self.key, True)}
+        return {**items, "Selection": (self._selected, False), "Search hits": (self._search, False),
+                "Neighbour lines": (self._links, False), "Pointer ring": (self._hover, False)}
 
     def set_key(self, key: pg.GraphicsWidget | None) -> None:
         """Put a legend or colour bar right of the plot (inside exported figures); None removes it."""

@@ -66,7 +66,7 @@ def apply_theme(app: QApplication, name: str) -> str:
     pg.setConfigOptions(background=background, foreground=foreground)
     for widget in app.allWidgets():
         if isinstance(widget, pg.GraphicsView):
-            _tint_plot(widget, background, foreground)
+            tint_plot(widget, background, foreground)
     app.setProperty("ee_theme", name)
     if not app.property("ee_theme_follows"):
         app.styleHints().colorSchemeChanged.connect(lambda _scheme: _on_system_scheme_changed(app))
@@ -79,7 +79,9 @@ def _on_system_scheme_changed(app: QApplication) -> None:
         apply_theme(app, "system")
 
 
-def _tint_plot(view: pg.GraphicsView, background: str, foreground: str) -> None:
+def tint_plot(view: pg.GraphicsView, background: str, foreground: str) -> None:
+    """Colour one plot's background and axes; the view remembers them (an export restores them after)."""
+    view.setProperty("ee_plot_colors", (background, foreground))
     view.setBackground(background)
     for item in view.scene().items():
         if isinstance(item, pg.AxisItem):

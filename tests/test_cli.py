@@ -74,20 +74,22 @@ def test_export_plot_writes_svg_with_data_and_manifest(workspace, tmp_path):
     result = run("export-plot", "--workspace", str(workspace), "--out", str(out), "--color-by", "topic")
     assert result.returncode == 0, result.stderr
     ElementTree.parse(out)  # valid XML
-    rows = (tmp_path / "map.csv").read_text(encoding="utf-8").splitlines()
+    rows = (tmp_path / "map.svg.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 1 + 329
-    manifest = json.loads((tmp_path / "map.manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((tmp_path / "map.svg.manifest.json").read_text(encoding="utf-8"))
     assert manifest["model"] == "hashing-64" and manifest["colour_by"] == "topic"
 
 
-def test_export_plot_png_has_the_asked_width_and_a_map_shape(workspace, tmp_path):
+def test_export_plot_png_has_the_asked_size_and_a_map_shape(workspace, tmp_path):
     from PySide6.QtGui import QImage
 
     out = tmp_path / "map.png"
-    result = run("export-plot", "--workspace", str(workspace), "--out", str(out), "--width", "1200")
+    result = run("export-plot", "--workspace", str(workspace), "--out", str(out), "--size", "single", "--dpi", "200")
     assert result.returncode == 0, result.stderr
     image = QImage(str(out))
-    assert image.width() == 1200 and image.height() > 600  # the whole plot, not a squeezed title strip
+    assert image.width() == 700 and image.height() > 350  # 3.5 in at 200 dpi; the whole plot, not a title strip
+    bad = run("export-plot", "--workspace", str(workspace), "--out", str(out), "--size", "poster")
+    assert bad.returncode == 2 and "unknown figure size 'poster'" in bad.stderr
 
 
 def test_install_desktop_writes_a_launcher(tmp_path):

@@ -93,12 +93,12 @@ def test_png_export_has_requested_width_dpi_data_and_manifest(small_map, tmp_pat
     from gui.figure_export import export_figure
 
     plot = small_map.figure_items()["map"]
-    path = export_figure(plot, tmp_path / "fig.png", width=1200, dpi=150, title="<Map> & co",
+    path = export_figure(plot, tmp_path / "fig.png", 8.0, dpi=150, title="<Map> & co",
                          data=small_map.table_columns(), manifest={"view": "map"})
     width, height, ppm, unit = png_info(path)
-    assert width == 1200 and height > 100 and unit == 1 and abs(ppm * 0.0254 - 150) < 1
-    assert len(read_csv(tmp_path / "fig.csv")) == 60
-    manifest = json.loads((tmp_path / "fig.manifest.json").read_text("utf-8"))
+    assert width == 1200 and height > 100 and unit == 1 and abs(ppm * 0.0254 - 150) < 1  # 8 in at 150 dpi
+    assert len(read_csv(tmp_path / "fig.png.csv")) == 60
+    manifest = json.loads((tmp_path / "fig.png.manifest.json").read_text("utf-8"))
     assert manifest["title"] == "<Map> & co" and manifest["dpi"] == 150 and manifest["view"] == "map"
     assert not plot.titleLabel.isVisible()  # the title was for the file only
 
@@ -115,7 +115,7 @@ def test_svg_export_draws_every_point(small_map, tmp_path):
 def test_pdf_export_is_a_pdf(small_map, tmp_path):
     from gui.figure_export import export_figure
 
-    path = export_figure(small_map.figure_items()["map"], tmp_path / "fig.pdf", width=1600, dpi=300)
+    path = export_figure(small_map.figure_items()["map"], tmp_path / "fig.pdf", "double", dpi=300)
     data = path.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 1024
     with pytest.raises(ValueError):

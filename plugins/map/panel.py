@@ -350,7 +350,7 @@ class MapPanel(PluginPanel):
         from gui.figure_export import FigureExportDialog
 
         dialog = FigureExportDialog(self.context.title or "Map", self)
-        path = dialog.run(self.view.plot_item, "map", **self.figure_payload())
+        path = dialog.run(self.view.plot_item, "map", overlays=self.view.overlays(), **self.figure_payload())
         if path is not None:
             self.show_status(f"Saved {path}")
 
