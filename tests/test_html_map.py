@@ -107,3 +107,35 @@ def test_export_html_command_writes_the_workspace_map(tmp_path):
     assert report["manifest"]["model"] == "hashing-64" and report["manifest"]["n_points"] == n_demo
     bad = run("export-html", "--workspace", str(workspace), "--out", str(tmp_path / "x.html"), "--color-by", "nope")
     assert bad.returncode == 1 and "cannot colour by 'nope'" in bad.stderr
+
+
+def test_map_panel_button_writes_the_map_as_coloured_in_the_app(qtbot, tmp_path):
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QFileDialog
+
+    from plugins.map.panel import MapPanel
+
+    panel = MapPanel.preview()
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    target = tmp_path / "from-the-app.html"
+
+    def answer_the_file_dialog() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QFileDialog):
+            QTimer.singleShot(50, answer_the_file_dialog)
+            return
+        dialog.selectFile(str(target))
+        dialog.accept()
+
+    QTimer.singleShot(0, answer_the_file_dialog)
+    qtbot.mouseClick(panel.html_button, Qt.LeftButton)
+    assert target.exists()
+    colours = {g.name: g.color.name() for g in panel._groups}
+    report = probe_page(target, """const gd = document.getElementById('map');
+        return {n: Object.keys(window.embeddingMap.points).length,
+                colours: Object.fromEntries(gd._fullData.filter(t => t.showlegend).map(t => [t.name, t.marker.color]))};""",
+                        tmp_path)
+    assert report["n"] == panel.n_rows
+    assert {name: colour.lower() for name, colour in report["colours"].items()} == colours  # the app's colours

@@ -7,6 +7,8 @@ recompute the layout afresh, export the figure. The drawing itself lives in
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, Qt
@@ -96,6 +98,8 @@ class MapPanel(PluginPanel):
         self.reset_button = self._tool_button("Reset zoom", "Show all points", False)
         self.export_button = self._tool_button("Export figure…", "Save the map as PNG, SVG or PDF "
                                                "with its data and a manifest", False)
+        self.html_button = self._tool_button("Interactive map…", "Save the map as one HTML file that opens in any "
+                                             "browser, offline: pan, zoom, hover, search, legend toggles, selection", False)
         self.recompute_action = QAction("Recompute layout", self, shortcut=QKeySequence("Ctrl+R"),
                                         toolTip=RECOMPUTE_TIP, shortcutContext=Qt.WindowShortcut)
         self.addAction(self.recompute_action)
@@ -114,7 +118,8 @@ class MapPanel(PluginPanel):
         self.info_label.setTextFormat(Qt.PlainText)
         self.info_label.setToolTip(UMAP_TIP)
         for widget in (QLabel("Size"), self.size_slider, QLabel("Opacity"), self.opacity_slider,
-                       QLabel("Render"), self.render_box, self.reset_button, self.recompute_button, self.export_button):
+                       QLabel("Render"), self.render_box, self.reset_button, self.recompute_button, self.export_button,
+                       self.html_button):
             row2.addWidget(widget)
         row2.addStretch(1)
         self.body.addLayout(row1)
@@ -175,6 +180,7 @@ class MapPanel(PluginPanel):
         self.render_box.currentTextChanged.connect(lambda text: self.view.set_render_mode(text.lower()))
         self.reset_button.clicked.connect(self.view.reset_view)
         self.export_button.clicked.connect(self._on_export_clicked)
+        self.html_button.clicked.connect(self._on_html_clicked)
         self.size_slider.valueChanged.connect(self._on_style_changed)
         self.opacity_slider.valueChanged.connect(self._on_style_changed)
         for keys, slot in ((Qt.Key_Escape, lambda: self.set_selection(np.empty(0, np.int64))),
@@ -353,6 +359,31 @@ class MapPanel(PluginPanel):
         path = dialog.run(self.view.plot_item, "map", overlays=self.view.overlays(), **self.figure_payload())
         if path is not None:
             self.show_status(f"Saved {path}")
+
+    def _on_html_clicked(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from gui.figure_export import export_folder
+
+        name, _ = QFileDialog.getSaveFileName(self, "Export interactive map", str(export_folder() / "map.html"),
+                                              "Web page (*.html)")
+        if name:
+            path = self.export_html(name if name.lower().endswith(".html") else name + ".html")
+            self.show_status(f"Saved {path} — open it in any web browser")
+
+    def export_html(self, path: str | Path) -> Path:
+        """Write the map as it is coloured now to one self-contained HTML page."""
+        from core.html_map import HtmlMap, write_html_map
+
+        rows = np.arange(self.n_rows)
+        texts = self.context.texts(rows)
+        titles = self.context.labels.get("title")
+        name, values = self.color_values()
+        colours = {g.name: g.color.name() for g in self._groups} if values is not None and values.dtype.kind not in "fiu" else {}
+        return write_html_map(HtmlMap(
+            xy=self.view.xy, titles=[str(t) for t in titles] if titles is not None else texts, snippets=texts,
+            color_name=name, color_values=values, category_colors=colours, title=self.context.title or "Map",
+            manifest={"view": "map", **self.context.provenance, **self._projection_info()}), path)
 
     def figure_payload(self) -> dict:
         """The data (CSV) and manifest written beside an exported figure."""
