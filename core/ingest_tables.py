@@ -18,7 +18,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Iterator
 
-from core.ingest_text import TextFile, is_gzip_name, open_binary
+from core.ingest_stream import Source
+from core.ingest_text import TextFile, is_gzip_name
 from core.ingest_types import MAX_DOCUMENT_CHARS, PREFERRED_TEXT_NAMES, FileContext, IngestError, Record, Tally
 
 _INT = re.compile(r"[+-]?(?:0|[1-9]\d{0,17})")
@@ -27,6 +28,8 @@ _DELIMITERS = ",\t;|"
 _ONE_COLUMN = "\x1f"  # a delimiter that never occurs: the whole line is one field
 _SNIFF_CHARS = 4096  # csv.Sniffer is quadratic on unbalanced quotes: keep its sample small
 _PARQUET_SAMPLE_ROWS = 65536
+#: Free space a decompressed ``.parquet.gz`` copy must leave in the temporary folder.
+SPILL_RESERVE = 512 * 1024 * 1024
 
 
 @dataclass
@@ -134,13 +137,21 @@ def _delimiter(sample: list[str], default: str) -> str:
 
 
 def _header_names(row: list[str]) -> list[str]:
+    """Unique column names: blanks become ``column_<n>``, repeats ``name_2``, ``name_3``…
+
+    Linear in the number of columns (4,000 repeats of one name once took minutes).
+    """
     names: list[str] = []
+    taken: set[str] = set()
+    last: dict[str, int] = {}  # per repeated name, the last suffix tried
     for index, raw in enumerate(row):
         base = raw.strip() or f"column_{index + 1}"
-        name, n = base, 1
-        while name in names:
+        name, n = base, last.get(base, 1)
+        while name in taken:
             n += 1
             name = f"{base}_{n}"
+        last[base] = n
+        taken.add(name)
         names.append(name)
     return names
 
@@ -225,20 +236,54 @@ def read_csv(ctx: FileContext) -> Iterator[Record]:
 
 
 @contextlib.contextmanager
-def _parquet_source(path: Path) -> Iterator[Any]:
-    """The path, or for ``.parquet.gz`` a temporary decompressed copy (Parquet needs seeking)."""
-    if not is_gzip_name(path):
-        if path.stat().st_size == 0:
-            raise IngestError("the file is empty.")
-        yield str(path)
-        return
-    with tempfile.TemporaryFile() as tmp:
-        with open_binary(path) as source:
-            shutil.copyfileobj(source, tmp, 1 << 20)
-        if tmp.tell() == 0:
-            raise IngestError("the file is empty.")
-        tmp.seek(0)
-        yield tmp
+def _parquet_source(ctx: FileContext) -> Iterator[Any]:
+    """The path, or for ``.parquet.gz`` a temporary decompressed copy (Parquet needs seeking).
+
+    The bytes are hashed into the context's digest as they are read (a plain Parquet file
+    once, before it is parsed). The copy is written only while the temporary folder keeps
+    :data:`SPILL_RESERVE` bytes free, checked against the size the gzip trailer announces first.
+    """
+    path = ctx.path
+    with Source(path, ctx.check, ctx.digest) as source:
+        if not is_gzip_name(path):
+            source.finish()
+            if path.stat().st_size == 0:
+                raise IngestError("the file is empty.")
+            yield str(path)
+            return
+        with tempfile.TemporaryFile() as tmp:
+            room = shutil.disk_usage(tempfile.gettempdir()).free - SPILL_RESERVE
+            _check_room(_announced_size(path), room)
+            written = 0
+            while block := source.stream.read(1 << 20):
+                written += len(block)
+                _check_room(written, room)
+                tmp.write(block)
+            source.finish()
+            if written == 0:
+                raise IngestError("the file is empty.")
+            tmp.seek(0)
+            yield tmp
+
+
+def _announced_size(path: Path) -> int:
+    """The decompressed size a gzip file's trailer announces (modulo 4 GiB; a hint only)."""
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        if handle.tell() < 4:
+            return 0
+        handle.seek(-4, 2)
+        return int.from_bytes(handle.read(4), "little")
+
+
+def _check_room(size: int, room: int) -> None:
+    if size > room:
+        folder = tempfile.gettempdir()
+        raise IngestError(
+            f"decompressing it needs more than {max(room, 0) // 2**20:,} MiB, the free space left in the temporary "
+            f"folder {folder} (keeping {SPILL_RESERVE // 2**20:,} MiB free); free some space or decompress it "
+            "yourself."
+        )
 
 
 def _is_text_type(t: Any) -> bool:
@@ -309,7 +354,7 @@ def read_parquet(ctx: FileContext) -> Iterator[Record]:
     import pyarrow.parquet as pq
 
     ctx.unit = "row"
-    with _parquet_source(ctx.path) as source:
+    with _parquet_source(ctx) as source:
         try:
             pf = pq.ParquetFile(source)
         except (pa.ArrowException, OSError) as exc:
@@ -331,6 +376,7 @@ def _parquet_records(ctx: FileContext, pf: Any) -> Iterator[Record]:
     position = 0
     columns = [text, *(f.name for f in meta_fields)]
     for batch in pf.iter_batches(batch_size=ctx.options.batch_size, columns=columns):
+        ctx.check()
         meta_values = []
         for field in meta_fields:
             values = batch.column(field.name).to_pylist()

@@ -191,9 +191,12 @@ class Store:
         ).fetchall()
         return (int(rows[0][0]), rows[0][1]) if rows else None
 
-    def set_collection_status(self, collection_id: int, status: str) -> None:
-        """'importing' while documents are added, 'ready' once the import completed."""
-        self._write(lambda cur: cur.execute("UPDATE collections SET status = ? WHERE id = ?", [status, collection_id]))
+    def set_collection_status(self, collection_id: int, status: str, source_sha256: str | None = None) -> None:
+        """'importing' while documents are added, 'ready' once the import completed (keyed by
+        ``source_sha256``, the hash of what was read, when given)."""
+        self._write(lambda cur: cur.execute(
+            "UPDATE collections SET status = ?, source_sha256 = coalesce(?, source_sha256) WHERE id = ?",
+            [status, source_sha256, collection_id]))
 
     def clear_documents(self, collection_id: int) -> None:
         """Drop a collection's documents (to redo an interrupted import)."""
