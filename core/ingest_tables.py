@@ -335,7 +335,7 @@ def _parquet_text_column(pf: Any, override: str | None) -> str:
     if sample is not None:
         stats.records = sample.num_rows
         for name in candidates:
-            for value in sample.column(name).to_pylist():
+            for value in _pylist(sample.column(name)):
                 stats.observe(name, value)
     try:
         return choose_text_column(stats, candidates, None)
@@ -375,14 +375,46 @@ def _parquet_records(ctx: FileContext, pf: Any) -> Iterator[Record]:
     plain = (pa.types.is_string, pa.types.is_integer, pa.types.is_boolean)
     position = 0
     columns = [text, *(f.name for f in meta_fields)]
-    for batch in pf.iter_batches(batch_size=ctx.options.batch_size, columns=columns):
-        ctx.check()
-        meta_values = []
-        for field in meta_fields:
-            values = batch.column(field.name).to_pylist()
-            if not any(kind(field.type) for kind in plain):
-                values = [_json_safe(v) for v in values]
-            meta_values.append((field.name, values))
-        for i, value in enumerate(batch.column(text).to_pylist()):
-            position += 1
-            yield position, value, {name: values[i] for name, values in meta_values}
+    bad = Tally(ctx, "kept", "strings not valid UTF-8, the bad bytes replaced with '\ufffd'", "warning")
+    try:
+        for batch in pf.iter_batches(batch_size=ctx.options.batch_size, columns=columns):
+            ctx.check()
+            replaced: set[int] = set()
+            meta_values = []
+            for field in meta_fields:
+                values = _pylist(batch.column(field.name), replaced)
+                if not any(kind(field.type) for kind in plain):
+                    values = [_json_safe(v) for v in values]
+                meta_values.append((field.name, values))
+            texts = _pylist(batch.column(text), replaced)
+            for row in sorted(replaced):
+                bad.add(position + row + 1)
+            for i, value in enumerate(texts):
+                position += 1
+                yield position, value, {name: values[i] for name, values in meta_values}
+    finally:
+        bad.flush()
+
+
+def _pylist(array: Any, replaced: set[int] | None = None) -> list:
+    """The array's values; strings that are not valid UTF-8 (Arrow does not check on reading) are
+    decoded with U+FFFD for the bad bytes, and their row numbers added to ``replaced``."""
+    import pyarrow as pa
+
+    try:
+        return array.to_pylist()
+    except UnicodeDecodeError:
+        if pa.types.is_dictionary(array.type):
+            array = array.dictionary_decode()
+        values = []
+        for row, raw in enumerate(array.cast(pa.large_binary()).to_pylist()):
+            if raw is None:
+                values.append(None)
+                continue
+            try:
+                values.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                values.append(raw.decode("utf-8", "replace"))
+                if replaced is not None:
+                    replaced.add(row)
+        return values

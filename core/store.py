@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.ingest_types import MORE_FIELDS
 from core.workspace_file import CATALOG, WorkspaceError, WorkspaceFullError, open_workspace, schema_version
 
 
@@ -349,7 +350,8 @@ class Store:
                 f"""SELECT e.key, bool_and(e.type IN {_NUMERIC_JSON}) FILTER (WHERE e.type <> 'NULL')
                     FROM {source}, json_each(d.meta) e GROUP BY e.key ORDER BY e.key"""
             ).fetchall()
-            kinds = [(key, bool(numeric)) for key, numeric in kinds if key not in ("id", "collection", "text")]
+            kinds = [(key, bool(numeric)) for key, numeric in kinds
+                     if key not in ("id", "collection", "text", MORE_FIELDS)]  # MORE_FIELDS: one JSON blob
             select, params = ["c.name"], []
             for key, numeric in kinds:
                 select.append("TRY_CAST(json_extract(d.meta, ?) AS DOUBLE)" if numeric
