@@ -102,8 +102,8 @@ class _Tap(io.RawIOBase):
 class _Expansion:
     """Counts decompressed bytes; stops a .gz file that expands beyond its bounds."""
 
-    def __init__(self, path: Path, compressed: int, check: Check) -> None:
-        self.path, self.check = path, check
+    def __init__(self, compressed: int, check: Check) -> None:
+        self.check = check
         self.limit = min(GZIP_MAX_BYTES, max(GZIP_FLOOR, GZIP_RATIO * compressed))
         self.compressed = compressed
         self.count = 0
@@ -146,7 +146,7 @@ class Source:
             inner: BinaryIO = self._hashed
             if path.name.lower().endswith(".gz"):
                 inner = gzip.GzipFile(fileobj=self._hashed, mode="rb")  # type: ignore[assignment]
-                expansion = _Expansion(path, os.fstat(self._raw.fileno()).st_size, check)
+                expansion = _Expansion(os.fstat(self._raw.fileno()).st_size, check)
                 tap = _Tap(inner, expansion.add, expansion.reset)
             else:
                 tap = _Tap(inner, lambda _: check())
