@@ -122,6 +122,21 @@ def test_thousands_of_repeated_headers_are_read_at_once_and_metadata_is_capped(t
     assert message.startswith("wide.csv: kept 1 line: they have more than 256 metadata fields")
 
 
+def test_labels_of_documents_with_folded_fields_leave_the_fold_out(store, tmp_path):
+    n = 5_000  # 100,000 columns once took analyze to 19 GiB: every field of every label was a JSON parse of it all
+    path = tmp_path / "many.csv"
+    path.write_text(",".join(f"c{i}" for i in range(n)) + "\n"
+                    + "".join(",".join([f"text number {r}"] + [str(r)] * (n - 1)) + "\n" for r in range(3)))
+    outcome = import_paths(store, [path])
+    ids = np.array([i for (i,) in store._cur().execute("SELECT id FROM documents ORDER BY id").fetchall()])
+
+    labels = store.labels(ids)
+
+    assert outcome.documents == 3 and MORE_FIELDS not in labels
+    assert len(labels) == 1 + (MAX_META_FIELDS - 1) + 1  # collection, the kept fields, line
+    assert labels["c1"].tolist() == [0.0, 1.0, 2.0]
+
+
 # ------------------------------------------------------------------ 6: gzip bombs, Cancel, spilling
 
 
