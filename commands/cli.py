@@ -271,8 +271,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         outcome = import_paths(store, args.paths, options, Progress(bar), args.collection)
         bar.finish()
         for issue in outcome.report.issues:
-            where = f" line {issue.line}" if issue.line else ""
-            print(f"{issue.severity}: {issue.path}{where}: {issue.message}", file=sys.stderr)
+            print(f"{issue.severity}: {issue.message}", file=sys.stderr)  # the message names the file and line
         print(outcome.report.summary())
         if outcome.reused_ids:
             print(f"{len(outcome.reused_ids)} item(s) were already in the workspace; reused.")

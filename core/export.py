@@ -1,6 +1,9 @@
 """Qt-free writers for exported data: tables (CSV/Parquet/JSONL) and manifests.
 
-A manifest records what produced an export (app and library versions, date,
+CSV cells that a spreadsheet would run as a formula (text starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return, e.g. ``=HYPERLINK(…)``) are written with a
+leading ``'``, as OWASP advises against CSV injection; Parquet and JSONL keep the exact
+text. A manifest records what produced an export (app and library versions, date,
 and caller facts such as model, parameters and row counts) so a figure or a
 table can be traced back and reproduced.
 """
@@ -19,6 +22,8 @@ import numpy as np
 from core.versions import package_versions
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".jsonl")
+#: First characters that make a spreadsheet treat a CSV cell as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 NOT_INSTALLED = "not installed"  # what core.versions reports for a missing package
 
 Columns = Mapping[str, "np.ndarray | Sequence[Any]"]
@@ -59,13 +64,23 @@ def write_table(path: str | Path, columns: Columns) -> Path:
     elif suffix == ".csv":
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(names)
-            writer.writerows(zip(*values) if names else [])
+            writer.writerow([csv_safe(name) for name in names])
+            writer.writerows([csv_safe(v) for v in row] for row in (zip(*values) if names else []))
     else:
         with path.open("w", encoding="utf-8") as handle:
             for i in range(n_rows):
                 handle.write(json.dumps({k: v[i] for k, v in zip(names, values)}, ensure_ascii=False) + "\n")
     return path
+
+
+def csv_safe(value: Any) -> Any:
+    """``value``, with a ``'`` in front when it is text a spreadsheet would run as a formula.
+
+    Numbers stay numbers (a negative number is not text); only strings are changed.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def write_manifest(path: str | Path, info: Mapping[str, Any]) -> Path:

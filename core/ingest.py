@@ -25,9 +25,12 @@ from typing import Callable, Iterable, Iterator
 from core.ingest_json import read_json, read_jsonl
 from core.ingest_tables import read_csv, read_parquet
 from core.ingest_text import read_plain
+from core.ingest_stream import Check, ReadDigest
 from core.ingest_types import (
     MAX_BATCH_CHARS,
     MAX_DOCUMENT_CHARS,
+    MAX_META_FIELDS,
+    MORE_FIELDS,
     DocumentBatch,
     FileContext,
     IngestError,
@@ -36,7 +39,9 @@ from core.ingest_types import (
     IngestReport,
     Record,
     Tally,
+    shown_name,
 )
+from core.progress import Cancelled
 
 __all__ = [
     "MAX_BATCH_CHARS",
@@ -103,9 +108,22 @@ def unsupported_reason(path: Path) -> str | None:
 
 
 def _issue(report: IngestReport, path: Path, message: str, skip: bool = True) -> None:
-    report.add(IngestIssue(str(path), f"{path.name or path}: {message}"))
+    report.add(IngestIssue(str(path), f"{shown_name(path)}: {message}"))
     if skip:
         report.skip(path)
+
+
+def _bad_name(path: Path | str) -> bool:
+    """True when the name holds bytes that are not UTF-8 (Python keeps them as lone surrogates)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+_BAD_NAME = ("its name is not valid UTF-8 (shown with \\x escapes), so it was skipped; rename it (e.g. with "
+             "convmv) to import it.")
 
 
 def _take_file(path: Path, report: IngestReport, found: list[Path], seen: set[str],
@@ -127,8 +145,17 @@ def _take_file(path: Path, report: IngestReport, found: list[Path], seen: set[st
     found.append(path)
 
 
+_SPECIAL = "this is not a regular file (a pipe, socket or device), so it was skipped."
+
+
+def _within(real: str, folder: str) -> bool:
+    return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def _walk(root: Path, report: IngestReport, found: list[Path], seen: set[str]) -> None:
-    """Depth-first, in name order; hidden entries skipped; symlink loops reported, not followed."""
+    """Depth-first, in name order; hidden entries skipped; reported and not followed: symlink loops and
+    links that lead outside ``root``; reported and skipped: pipes, sockets, devices and names that are
+    not UTF-8."""
     unsupported: dict[str, list[Path]] = {}
     visited: set[str] = set()
     stack: list[tuple[Iterator[os.DirEntry], str]] = []
@@ -151,6 +178,7 @@ def _walk(root: Path, report: IngestReport, found: list[Path], seen: set[str]) -
         stack.append((iter(ordered), real))
 
     enter(root)
+    inside = os.path.realpath(root)
     while stack:
         entry = next(stack[-1][0], None)
         if entry is None:
@@ -159,6 +187,14 @@ def _walk(root: Path, report: IngestReport, found: list[Path], seen: set[str]) -
         if entry.name.startswith("."):
             continue
         path = Path(entry.path)
+        if _bad_name(entry.name):
+            _issue(report, path, _BAD_NAME)
+            continue
+        if entry.is_symlink() and os.path.exists(path) and not _within(os.path.realpath(path), inside):
+            target = shown_name(Path(os.path.realpath(path)), full=True)
+            _issue(report, path, f"this link leads outside the dropped folder (to {target}), so it was not "
+                                 "followed: a dropped folder only ever gives its own files.")
+            continue
         try:
             is_dir, is_file = entry.is_dir(), entry.is_file()
         except OSError:
@@ -167,12 +203,14 @@ def _walk(root: Path, report: IngestReport, found: list[Path], seen: set[str]) -
             enter(path)
         elif is_file:
             _take_file(path, report, found, seen, unsupported)
-        elif entry.is_symlink():
+        elif os.path.exists(path):
+            _issue(report, path, _SPECIAL)
+        else:
             _issue(report, path, "this link points to a file that does not exist.")
     for reason, paths in unsupported.items():
-        names = ", ".join(p.name for p in paths[:3]) + (", …" if len(paths) > 3 else "")
+        names = ", ".join(shown_name(p) for p in paths[:3]) + (", …" if len(paths) > 3 else "")
         count = f"{len(paths):,} file{'s' if len(paths) > 1 else ''}"
-        report.add(IngestIssue(str(root), f"{root.name}: skipped {count} ({names}): {reason}"))
+        report.add(IngestIssue(str(root), f"{shown_name(root)}: skipped {count} ({names}): {reason}"))
         for path in paths:
             report.skip(path)
 
@@ -182,7 +220,9 @@ def expand_paths(paths: Iterable[str | Path], report: IngestReport) -> list[Path
 
     Order is deterministic (arguments in order, folder contents by name);
     hidden files and folders inside folders are skipped; each file appears
-    once. Missing paths, unreadable or unsupported files and symlink loops are
+    once. A folder gives only its own files: links inside it that lead outside it
+    are not followed. Missing paths, unreadable or unsupported files, special
+    files (pipes, devices), names that are not UTF-8 and symlink loops are
     reported in ``report``; unsupported files found in one folder are reported
     together, one issue per kind.
     """
@@ -190,6 +230,9 @@ def expand_paths(paths: Iterable[str | Path], report: IngestReport) -> list[Path
     seen: set[str] = set()
     for raw in paths:
         path = Path(raw).expanduser()
+        if _bad_name(path):
+            _issue(report, path, _BAD_NAME)
+            continue
         try:
             exists, is_dir = path.exists(), path.is_dir()
         except OSError as exc:
@@ -204,7 +247,7 @@ def expand_paths(paths: Iterable[str | Path], report: IngestReport) -> list[Path
         elif path.is_file():
             _take_file(path, report, found, seen, None)
         else:
-            _issue(report, path, "this is not a regular file (a device, pipe or socket), so it was skipped.")
+            _issue(report, path, _SPECIAL)
     return found
 
 
@@ -218,6 +261,9 @@ def _batches(ctx: FileContext, records: Iterator[Record]) -> Iterator[DocumentBa
     chars = 0
     missing, not_text = Tally(ctx, "skipped", ""), Tally(ctx, "skipped", "")
     cut = Tally(ctx, "shortened", f"longer than {MAX_DOCUMENT_CHARS:,} characters, so cut to that length", "warning")
+    wide = Tally(ctx, "kept", f"they have more than {MAX_META_FIELDS} metadata fields; the first "
+                 f"{MAX_META_FIELDS - 1} are kept as fields, the rest together in the one JSON field '{MORE_FIELDS}'",
+                 "warning")
     nul = 0
     texts: list[str] = []
     metas: list[dict] = []
@@ -236,6 +282,9 @@ def _batches(ctx: FileContext, records: Iterator[Record]) -> Iterator[DocumentBa
             if len(text) > MAX_DOCUMENT_CHARS:
                 text = text[:MAX_DOCUMENT_CHARS]
                 cut.add(position)
+            if len(meta) > MAX_META_FIELDS:
+                meta = _folded(meta)
+                wide.add(position)
             if position is not None:
                 meta.setdefault(ctx.unit, position)
             texts.append(text)
@@ -244,18 +293,28 @@ def _batches(ctx: FileContext, records: Iterator[Record]) -> Iterator[DocumentBa
             if len(texts) >= size or chars >= MAX_BATCH_CHARS:
                 yield DocumentBatch(str(ctx.path), texts, metas)
                 texts, metas, chars = [], [], 0
+    except Cancelled:
+        raise
     except Exception as exc:  # noqa: BLE001 - reported by read_documents once the good part is out
         failure = exc
     if texts:
         yield DocumentBatch(str(ctx.path), texts, metas)
     missing.reason = f"the {ctx.text_label} is missing or null"
     not_text.reason = f"the {ctx.text_label} is not a string"
-    for tally in (missing, not_text, cut):
+    for tally in (missing, not_text, cut, wide):
         tally.flush()
     if nul:
         ctx.issue(f"removed {nul:,} NUL character{'s' if nul > 1 else ''} from the texts.", severity="warning")
     if failure is not None:
         raise failure
+
+
+def _folded(meta: dict) -> dict:
+    """At most :data:`MAX_META_FIELDS` fields: the last one, :data:`MORE_FIELDS`, holds the others."""
+    keys = list(meta)
+    kept = {key: meta[key] for key in keys[: MAX_META_FIELDS - 1]}
+    kept[MORE_FIELDS] = {key: meta[key] for key in keys[MAX_META_FIELDS - 1 :]}
+    return kept
 
 
 def _describe(exc: Exception) -> tuple[str, int | None]:
@@ -277,20 +336,27 @@ def _describe(exc: Exception) -> tuple[str, int | None]:
     return f"could not be read ({type(exc).__name__}: {exc}).", None
 
 
-def read_documents(path: Path, options: IngestOptions, report: IngestReport) -> Iterator[DocumentBatch]:
+def read_documents(
+    path: Path, options: IngestOptions, report: IngestReport, check: Check | None = None,
+    digest: ReadDigest | None = None,
+) -> Iterator[DocumentBatch]:
     """Stream one file's documents in batches; problems go to ``report``, never raised.
 
     Metadata per text holds the table's other columns / the JSON object's other
-    fields, plus the position: ``{"line": n}`` for text, CSV and JSON Lines,
-    ``{"row": n}`` for Parquet, ``{"item": n}`` for JSON lists (1-based; a
-    column of the same name wins).
+    fields (at most :data:`MAX_META_FIELDS`), plus the position: ``{"line": n}``
+    for text, CSV and JSON Lines, ``{"row": n}`` for Parquet, ``{"item": n}`` for
+    JSON lists (1-based; a column of the same name wins). ``check`` is polled on
+    every block read and may raise :class:`~core.progress.Cancelled`, the one
+    exception that leaves; ``digest`` receives the bytes read.
     """
     path = Path(path)
     reason = unsupported_reason(path)
     if reason is not None:
         _issue(report, path, reason)
         return
-    ctx = FileContext(path, options, report)
+    ctx = FileContext(path, options, report, digest=digest)
+    if check is not None:
+        ctx.check = check
     first_issue = len(report.issues)
     produced = 0
     try:
@@ -298,6 +364,8 @@ def read_documents(path: Path, options: IngestOptions, report: IngestReport) -> 
             produced += len(batch.texts)
             report.count_documents(len(batch.texts))
             yield batch
+    except Cancelled:
+        raise
     except Exception as exc:  # noqa: BLE001 - bad input must never stop an import
         message, line = _describe(exc)
         ctx.issue(message, line, unit="line")
@@ -305,8 +373,8 @@ def read_documents(path: Path, options: IngestOptions, report: IngestReport) -> 
 
 
 def ingest_paths(
-    paths: Iterable[str | Path], options: IngestOptions, report: IngestReport
+    paths: Iterable[str | Path], options: IngestOptions, report: IngestReport, check: Check | None = None
 ) -> Iterator[DocumentBatch]:
     """:func:`expand_paths`, then :func:`read_documents` on each file, in order."""
     for path in expand_paths(paths, report):
-        yield from read_documents(path, options, report)
+        yield from read_documents(path, options, report, check)

@@ -25,6 +25,7 @@ _DECODER = json.JSONDecoder(strict=False, parse_constant=lambda name: None)  # N
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _CHUNK = 1 << 16
+_TOO_DEEP = "nested too deeply to read (lists or objects about 1,000 levels deep)"
 _SHAPE = "expected a list of objects or strings, or an object holding such a list"
 
 
@@ -57,7 +58,7 @@ def _jsonl_items(tf: TextFile, ctx: FileContext) -> Iterator[Item]:
             try:
                 value = _DECODER.decode(line)
             except (ValueError, RecursionError) as exc:
-                broken.add(number, getattr(exc, "msg", "nested too deeply"))
+                broken.add(number, getattr(exc, "msg", _TOO_DEEP))
                 continue
             if _SURROGATE_ESCAPE.search(line):
                 value = _scrub_value(value, tf)
@@ -124,7 +125,7 @@ class _Scanner:
                     raise IngestError(f"this is not valid JSON ({exc.msg}); reading stopped here.",
                                       self.line_at(exc.pos)) from None
             except RecursionError:
-                raise IngestError("this JSON is nested too deeply to read.", self.line_at()) from None
+                raise IngestError(f"this JSON is {_TOO_DEEP}.", self.line_at()) from None
             else:
                 if end < len(self.buf) or self.eof:  # a number at the buffer's end may go on
                     start, self.pos = self.pos, end

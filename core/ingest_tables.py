@@ -18,7 +18,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Iterator
 
-from core.ingest_text import TextFile, is_gzip_name, open_binary
+from core.ingest_stream import Source
+from core.ingest_text import TextFile, is_gzip_name
 from core.ingest_types import MAX_DOCUMENT_CHARS, PREFERRED_TEXT_NAMES, FileContext, IngestError, Record, Tally
 
 _INT = re.compile(r"[+-]?(?:0|[1-9]\d{0,17})")
@@ -27,6 +28,8 @@ _DELIMITERS = ",\t;|"
 _ONE_COLUMN = "\x1f"  # a delimiter that never occurs: the whole line is one field
 _SNIFF_CHARS = 4096  # csv.Sniffer is quadratic on unbalanced quotes: keep its sample small
 _PARQUET_SAMPLE_ROWS = 65536
+#: Free space a decompressed ``.parquet.gz`` copy must leave in the temporary folder.
+SPILL_RESERVE = 512 * 1024 * 1024
 
 
 @dataclass
@@ -134,13 +137,21 @@ def _delimiter(sample: list[str], default: str) -> str:
 
 
 def _header_names(row: list[str]) -> list[str]:
+    """Unique column names: blanks become ``column_<n>``, repeats ``name_2``, ``name_3``…
+
+    Linear in the number of columns (4,000 repeats of one name once took minutes).
+    """
     names: list[str] = []
+    taken: set[str] = set()
+    last: dict[str, int] = {}  # per repeated name, the last suffix tried
     for index, raw in enumerate(row):
         base = raw.strip() or f"column_{index + 1}"
-        name, n = base, 1
-        while name in names:
+        name, n = base, last.get(base, 1)
+        while name in taken:
             n += 1
             name = f"{base}_{n}"
+        last[base] = n
+        taken.add(name)
         names.append(name)
     return names
 
@@ -225,20 +236,54 @@ def read_csv(ctx: FileContext) -> Iterator[Record]:
 
 
 @contextlib.contextmanager
-def _parquet_source(path: Path) -> Iterator[Any]:
-    """The path, or for ``.parquet.gz`` a temporary decompressed copy (Parquet needs seeking)."""
-    if not is_gzip_name(path):
-        if path.stat().st_size == 0:
-            raise IngestError("the file is empty.")
-        yield str(path)
-        return
-    with tempfile.TemporaryFile() as tmp:
-        with open_binary(path) as source:
-            shutil.copyfileobj(source, tmp, 1 << 20)
-        if tmp.tell() == 0:
-            raise IngestError("the file is empty.")
-        tmp.seek(0)
-        yield tmp
+def _parquet_source(ctx: FileContext) -> Iterator[Any]:
+    """The path, or for ``.parquet.gz`` a temporary decompressed copy (Parquet needs seeking).
+
+    The bytes are hashed into the context's digest as they are read (a plain Parquet file
+    once, before it is parsed). The copy is written only while the temporary folder keeps
+    :data:`SPILL_RESERVE` bytes free, checked against the size the gzip trailer announces first.
+    """
+    path = ctx.path
+    with Source(path, ctx.check, ctx.digest) as source:
+        if not is_gzip_name(path):
+            source.finish()
+            if path.stat().st_size == 0:
+                raise IngestError("the file is empty.")
+            yield str(path)
+            return
+        with tempfile.TemporaryFile() as tmp:
+            room = shutil.disk_usage(tempfile.gettempdir()).free - SPILL_RESERVE
+            _check_room(_announced_size(path), room)
+            written = 0
+            while block := source.stream.read(1 << 20):
+                written += len(block)
+                _check_room(written, room)
+                tmp.write(block)
+            source.finish()
+            if written == 0:
+                raise IngestError("the file is empty.")
+            tmp.seek(0)
+            yield tmp
+
+
+def _announced_size(path: Path) -> int:
+    """The decompressed size a gzip file's trailer announces (modulo 4 GiB; a hint only)."""
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        if handle.tell() < 4:
+            return 0
+        handle.seek(-4, 2)
+        return int.from_bytes(handle.read(4), "little")
+
+
+def _check_room(size: int, room: int) -> None:
+    if size > room:
+        folder = tempfile.gettempdir()
+        raise IngestError(
+            f"decompressing it needs more than {max(room, 0) // 2**20:,} MiB, the free space left in the temporary "
+            f"folder {folder} (keeping {SPILL_RESERVE // 2**20:,} MiB free); free some space or decompress it "
+            "yourself."
+        )
 
 
 def _is_text_type(t: Any) -> bool:
@@ -290,7 +335,7 @@ def _parquet_text_column(pf: Any, override: str | None) -> str:
     if sample is not None:
         stats.records = sample.num_rows
         for name in candidates:
-            for value in sample.column(name).to_pylist():
+            for value in _pylist(sample.column(name)):
                 stats.observe(name, value)
     try:
         return choose_text_column(stats, candidates, None)
@@ -309,7 +354,7 @@ def read_parquet(ctx: FileContext) -> Iterator[Record]:
     import pyarrow.parquet as pq
 
     ctx.unit = "row"
-    with _parquet_source(ctx.path) as source:
+    with _parquet_source(ctx) as source:
         try:
             pf = pq.ParquetFile(source)
         except (pa.ArrowException, OSError) as exc:
@@ -330,13 +375,46 @@ def _parquet_records(ctx: FileContext, pf: Any) -> Iterator[Record]:
     plain = (pa.types.is_string, pa.types.is_integer, pa.types.is_boolean)
     position = 0
     columns = [text, *(f.name for f in meta_fields)]
-    for batch in pf.iter_batches(batch_size=ctx.options.batch_size, columns=columns):
-        meta_values = []
-        for field in meta_fields:
-            values = batch.column(field.name).to_pylist()
-            if not any(kind(field.type) for kind in plain):
-                values = [_json_safe(v) for v in values]
-            meta_values.append((field.name, values))
-        for i, value in enumerate(batch.column(text).to_pylist()):
-            position += 1
-            yield position, value, {name: values[i] for name, values in meta_values}
+    bad = Tally(ctx, "kept", "strings not valid UTF-8, the bad bytes replaced with '\ufffd'", "warning")
+    try:
+        for batch in pf.iter_batches(batch_size=ctx.options.batch_size, columns=columns):
+            ctx.check()
+            replaced: set[int] = set()
+            meta_values = []
+            for field in meta_fields:
+                values = _pylist(batch.column(field.name), replaced)
+                if not any(kind(field.type) for kind in plain):
+                    values = [_json_safe(v) for v in values]
+                meta_values.append((field.name, values))
+            texts = _pylist(batch.column(text), replaced)
+            for row in sorted(replaced):
+                bad.add(position + row + 1)
+            for i, value in enumerate(texts):
+                position += 1
+                yield position, value, {name: values[i] for name, values in meta_values}
+    finally:
+        bad.flush()
+
+
+def _pylist(array: Any, replaced: set[int] | None = None) -> list:
+    """The array's values; strings that are not valid UTF-8 (Arrow does not check on reading) are
+    decoded with U+FFFD for the bad bytes, and their row numbers added to ``replaced``."""
+    import pyarrow as pa
+
+    try:
+        return array.to_pylist()
+    except UnicodeDecodeError:
+        if pa.types.is_dictionary(array.type):
+            array = array.dictionary_decode()
+        values = []
+        for row, raw in enumerate(array.cast(pa.large_binary()).to_pylist()):
+            if raw is None:
+                values.append(None)
+                continue
+            try:
+                values.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                values.append(raw.decode("utf-8", "replace"))
+                if replaced is not None:
+                    replaced.add(row)
+        return values

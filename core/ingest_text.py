@@ -1,23 +1,32 @@
 """Decoded, line-bounded reading of text files for ingest.
 
 Handles gzip, byte-order marks (UTF-8, UTF-16, UTF-32), binary files posing as
-text, and undecodable bytes: those are replaced with U+FFFD and counted, and the
-count is reported as ONE warning per file. Memory stays bounded: lines are read
-with a length limit, never the whole file.
+text, legacy Windows/Latin-1 text, and undecodable bytes: those are replaced with
+U+FFFD and counted, and the count is reported as ONE warning per file. Memory stays
+bounded: lines are read with a length limit, never the whole file.
+
+The encoding: a byte-order mark wins; else UTF-8 when the first
+:data:`SNIFF_BYTES` are valid UTF-8; else Windows-1252 (cp1252), the superset of
+Latin-1 that Windows and the WHATWG encoding standard use for "latin1" text, said
+in one warning. (Each Latin-1 letter such as ``é`` is one byte that is never valid
+UTF-8 on its own, while real UTF-8 text almost never fails to decode.)
 """
 from __future__ import annotations
 
 import codecs
-import gzip
 import io
 import re
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Iterator
+from typing import Iterator
 
+from core.ingest_stream import Source
 from core.ingest_types import MAX_DOCUMENT_CHARS, FileContext, IngestError, Record
+from core.progress import Cancelled
 
 HEAD_BYTES = 8192
+#: How much of a file decides between UTF-8 and cp1252.
+SNIFF_BYTES = 1 << 16
 _ESCAPE = "embedding-explorer-escape"
 #: Lone surrogates: only our error handler produces them when decoding, so each marks one bad byte.
 SURROGATES = re.compile("[\ud800-\udfff]")
@@ -46,9 +55,13 @@ def is_gzip_name(path: Path) -> bool:
     return path.name.lower().endswith(".gz")
 
 
-def open_binary(path: Path) -> BinaryIO:
-    """The file's bytes, decompressed when its name ends in ``.gz``."""
-    return gzip.open(path, "rb") if is_gzip_name(path) else open(path, "rb")  # noqa: SIM115
+def first_invalid_utf8(sample: bytes) -> int | None:
+    """Offset of the first byte that is not valid UTF-8 (a sequence cut by the sample's end is fine)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return None
 
 
 def looks_binary(head: bytes) -> bool:
@@ -79,39 +92,64 @@ class TextFile:
         self.ctx = ctx
         self.newline = newline
         self.replaced = 0
+        self.encoding = "utf-8"
+        self._source: Source | None = None
         self._text: io.TextIOWrapper | None = None
 
     def __enter__(self) -> TextFile:
-        raw = open_binary(self.ctx.path)
+        self._source = Source(self.ctx.path, self.ctx.check, self.ctx.digest)
+        raw = self._source.stream
         try:
-            head = raw.read(HEAD_BYTES)
+            head = raw.read(SNIFF_BYTES)
             if not head:
                 raise IngestError("the file is empty.")
-            encoding = next((name for bom, name in _BOMS if head.startswith(bom)), None)
-            if encoding is None:
-                if looks_binary(head):
+            self.encoding = next((name for bom, name in _BOMS if head.startswith(bom)), "")
+            if not self.encoding:
+                if looks_binary(head[:HEAD_BYTES]):
                     raise IngestError(
                         "this looks like a binary file, not text (many NUL or undecodable bytes at its start), "
                         "so it was skipped. If it is UTF-16 text, save it as UTF-8 or with a byte-order mark."
                     )
-                encoding = "utf-8"
+                self.encoding = self._sniff(head)
             raw.seek(0)
-            self._text = io.TextIOWrapper(raw, encoding=encoding, errors=_ESCAPE, newline=self.newline)
-        except BaseException:
-            raw.close()
+            self._text = io.TextIOWrapper(raw, encoding=self.encoding, errors=_ESCAPE, newline=self.newline)
+        except BaseException as exc:
+            try:
+                if isinstance(exc, IngestError):
+                    self._source.finish()
+            finally:
+                self._source.close()
             raise
         return self
+
+    def _sniff(self, head: bytes) -> str:
+        """UTF-8, or cp1252 (said in a warning) when the sample holds bytes that are not UTF-8."""
+        bad = first_invalid_utf8(head)
+        if bad is None:
+            return "utf-8"
+        self.ctx.issue(
+            f"decoded as Windows-1252 (cp1252, a superset of Latin-1): the file is not valid UTF-8 (byte "
+            f"0x{head[bad]:02X} at offset {bad:,}). If characters look wrong, save the file as UTF-8.",
+            severity="warning",
+        )
+        return "cp1252"
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._text is not None:
-            self._text.close()
+        assert self._source is not None
+        try:
+            if exc_type is None or (issubclass(exc_type, Exception) and not issubclass(exc_type, Cancelled)):
+                self._source.finish()  # the digest covers the whole file, even where reading stopped early
+        finally:
+            if self._text is not None:
+                self._text.close()
+            self._source.close()
         if exc_type is None and self.replaced:
+            what = "UTF-8 (nor UTF-16 with a byte-order mark)" if self.encoding != "cp1252" else "Windows-1252"
             self.ctx.issue(
                 f"replaced {self.replaced:,} undecodable {'byte' if self.replaced == 1 else 'bytes'} with "
-                "'\ufffd': the file is not valid UTF-8 (nor UTF-16 with a byte-order mark). "
-                "Save it as UTF-8 to keep those characters.",
+                f"'\ufffd': the file is not valid {what}. Save it as UTF-8 to keep those characters.",
                 severity="warning",
             )
 

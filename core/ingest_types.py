@@ -8,6 +8,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from core.ingest_stream import ReadDigest
 
 #: Longest text kept per document (characters); longer ones are cut with a warning.
 MAX_DOCUMENT_CHARS = 64 * 1024 * 1024
@@ -15,6 +19,11 @@ MAX_DOCUMENT_CHARS = 64 * 1024 * 1024
 #: A batch ends once its texts reach this many characters (long documents: fewer per batch),
 #: which bounds the memory of one batch and of the transaction that stores it.
 MAX_BATCH_CHARS = 4 * 1024 * 1024
+
+#: Metadata fields kept as their own fields per document; the rest go together into
+#: :data:`MORE_FIELDS` (every field becomes a column when a view reads labels).
+MAX_META_FIELDS = 256
+MORE_FIELDS = "more_fields"
 
 #: Column / field names preferred as the text when the mean lengths tie.
 PREFERRED_TEXT_NAMES = ("text", "content", "body", "abstract", "sentence")
@@ -101,7 +110,7 @@ class IngestReport:
             return
         mine = [i for i in self.issues[first_issue:] if i.path == str(path) and i.severity == "error"]
         if not mine:
-            self.add(IngestIssue(str(path), f"{path.name}: no text found in this file."))
+            self.add(IngestIssue(str(path), f"{shown_name(path)}: no text found in this file."))
         self.skip(path)
 
     def skip(self, path: Path | str) -> None:
@@ -114,11 +123,17 @@ class IngestReport:
             docs, files, skipped, issues = self.documents, self.files_read, list(self.files_skipped), len(self.issues)
         parts = [f"{docs:,} {_plural(docs, 'document')} from {files:,} {_plural(files, 'file')}"]
         if skipped:
-            names = ", ".join(Path(p).name for p in skipped[:3]) + (", …" if len(skipped) > 3 else "")
+            names = ", ".join(shown_name(Path(p)) for p in skipped[:3]) + (", …" if len(skipped) > 3 else "")
             parts.append(f"{len(skipped):,} {_plural(len(skipped), 'file')} skipped ({names})")
         if issues:
             parts.append(f"{issues:,} {_plural(issues, 'issue')}")
         return "; ".join(parts)
+
+
+def shown_name(path: Path, full: bool = False) -> str:
+    """The file's name (``full``: its whole path) for people: bytes that are not UTF-8 as ``\\x`` escapes."""
+    text = str(path) if full else (path.name or str(path))
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _plural(n: int, word: str) -> str:
@@ -140,7 +155,8 @@ class FileContext:
 
     ``unit`` names positions in messages and metadata (``"line"``, ``"row"``,
     ``"item"``); ``text_label`` names the text's source in messages, e.g.
-    ``"column 'body'"``.
+    ``"column 'body'"``. ``check`` raises to cancel (polled on every block read);
+    ``digest`` receives the bytes the final pass reads.
     """
 
     path: Path
@@ -148,14 +164,16 @@ class FileContext:
     report: IngestReport
     unit: str = "line"
     text_label: str = "text"
+    check: Callable[[], None] = lambda: None
+    digest: ReadDigest | None = None
 
     def issue(self, message: str, line: int | None = None, severity: str = "error", unit: str = "") -> None:
         where = f" ({unit or self.unit} {line:,})" if line is not None else ""
-        self.report.add(IngestIssue(str(self.path), f"{self.path.name}{where}: {message}", line, severity))
+        self.report.add(IngestIssue(str(self.path), f"{shown_name(self.path)}{where}: {message}", line, severity))
 
     def muted(self) -> FileContext:
-        """A copy that reports into a throw-away report (for a first, statistics-only pass)."""
-        return replace(self, report=IngestReport())
+        """A copy that reports into a throw-away report and hashes nothing (for a first, statistics-only pass)."""
+        return replace(self, report=IngestReport(), digest=None)
 
 
 class Tally:
@@ -187,5 +205,6 @@ class Tally:
         detail = f"; first problem: {self.detail}" if self.detail else ""
         first = self.positions[0] if self.positions else None
         message = f"{self.verb} {self.count:,} {_plural(self.count, unit)}: {self.reason}{where}{detail}"
-        self.ctx.report.add(IngestIssue(str(self.ctx.path), f"{self.ctx.path.name}: {message}", first, self.severity))
+        self.ctx.report.add(IngestIssue(str(self.ctx.path), f"{shown_name(self.ctx.path)}: {message}", first,
+                                        self.severity))
         self.count = 0

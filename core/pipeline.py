@@ -15,7 +15,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from core.ingest import (
     expand_paths,
     read_documents,
 )
+from core.ingest_stream import ReadDigest
 from core.progress import Progress, null_progress
 from core.store import Store
 
@@ -70,20 +71,28 @@ def content_hash(path: Path, files: Sequence[Path], options: IngestOptions, prog
     """Hash of the files' bytes and the import options: equal hash, equal collection.
 
     A file that cannot be read counts by its name (reading it reports why); ``progress``
-    is checked between blocks, so a huge drop can be cancelled while it is hashed.
+    is checked between blocks, so a huge drop can be cancelled while it is hashed. The
+    import itself hashes what it reads the same way (:class:`~core.ingest_stream.ReadDigest`).
     """
     progress = progress or null_progress()
-    digest = hashlib.sha256(repr(options).encode())
+    digest = ReadDigest(repr(options))
     for file in files:
-        digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
+        digest.begin(_name_in(path, file))
         try:
             with open(file, "rb") as handle:
+                digest.opened = True
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
                     progress.check()
         except OSError:
-            digest.update(b"\0unreadable")
+            digest.opened = False
+        digest.end()
     return digest.hexdigest()
+
+
+def _name_in(top: Path, file: Path) -> str:
+    """How a file of a drop is named in its hash: relative to a dropped folder, else its name."""
+    return str(file.relative_to(top) if top.is_dir() else file.name)
 
 
 def model_texts(encoder: Encoder, texts: list[str]) -> list[str]:
@@ -194,6 +203,15 @@ def _store_batches(
     return added
 
 
+def _read_all(top: Path, files: Sequence[Path], options: IngestOptions, report: IngestReport,
+              progress: Progress, read: ReadDigest) -> Iterator[DocumentBatch]:
+    """The batches of every file, in order; their bytes go into ``read`` as they are read."""
+    for file in files:
+        read.begin(_name_in(top, file))
+        yield from read_documents(file, options, report, progress.check, read)
+        read.end()
+
+
 def import_paths(
     store: Store,
     paths: Sequence[str | Path],
@@ -205,7 +223,8 @@ def import_paths(
 
     Content dropped before (same bytes, same options) is not imported again: its
     collection is reused. An import interrupted earlier is redone into the same
-    collection.
+    collection. A collection is keyed by the bytes its import read (a file that grew
+    while it was read is keyed by what was read, not by its earlier content).
     """
     options = options or IngestOptions()
     progress = progress or null_progress()
@@ -228,7 +247,8 @@ def import_paths(
         else:
             name = collection_name or (top.name if top.is_dir() else top.name.split(".")[0]) or "collection"
             collection_id = store.create_collection(name, str(top), digest, status="importing")
-        batches = (batch for file in files for batch in read_documents(file, options, report))
+        read = ReadDigest(repr(options))
+        batches = _read_all(top, files, options, report, progress, read)
         added = _store_batches(
             store, collection_id, batches, options.batch_size,
             lambda n, source: progress(outcome.documents + n, 0, f"Reading {Path(source).name}: {n:,} documents"),
@@ -236,7 +256,7 @@ def import_paths(
         if added == 0:
             store.delete_collection(collection_id)
             continue
-        store.set_collection_status(collection_id, "ready")
+        store.set_collection_status(collection_id, "ready", source_sha256=read.hexdigest())
         outcome.collection_ids.append(collection_id)
         outcome.documents += added
     return outcome

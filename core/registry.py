@@ -12,6 +12,7 @@ has no metadata and an editable install's goes stale when the table changes.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -19,6 +20,8 @@ from types import ModuleType
 from typing import Any, Iterable
 
 from core.plugin_api import API_VERSION, PLACEMENTS, PluginSpec
+
+log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "embedding_explorer.plugins"
 DISTRIBUTION = "embedding-explorer"
@@ -102,8 +105,19 @@ def _entry_point_candidates() -> Iterable[tuple[str, Any]]:
         yield f"{ep.name} ({ep.value})", ep.load
 
 
+def _failure(exc: BaseException) -> str:
+    """Why a plugin failed to load, in words (a ``sys.exit()`` while importing is named as such)."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: the plugin called sys.exit({exc.code!r}) while loading"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def discover(extra: Iterable[tuple[str, Any]] = ()) -> PluginRegistry:
-    """Load every plugin; ``extra`` adds (name, loader) pairs (used by tests)."""
+    """Load every plugin; ``extra`` adds (name, loader) pairs (used by tests).
+
+    A plugin that raises, or calls ``sys.exit()``, while it loads is logged and listed in
+    ``broken``; only KeyboardInterrupt (the user's Ctrl+C) goes through.
+    """
     registry = PluginRegistry()
     seen: set[str] = set()
     for name, load in [*_entry_point_candidates(), *extra]:
@@ -111,8 +125,9 @@ def discover(extra: Iterable[tuple[str, Any]] = ()) -> PluginRegistry:
             spec = validate_spec(_spec_from(load()))
             if spec.id in seen:
                 raise ValueError(f"plugin id {spec.id!r} is already taken")
-        except Exception as exc:  # noqa: BLE001 - a broken plugin is listed, never fatal
-            registry.broken.append(BrokenPlugin(name, f"{type(exc).__name__}: {exc}"))
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken plugin is listed, never fatal
+            registry.broken.append(BrokenPlugin(name, _failure(exc)))
+            log.warning("plugin %s is broken and was not loaded: %s", name, registry.broken[-1].error)
             continue
         seen.add(spec.id)
         registry.specs.append(spec)

@@ -40,6 +40,7 @@ from gui.plugin_host import PluginHost
 from gui.selection_actions import SelectionActions
 from gui.selection_history import SelectionCommands
 from gui.settings_dialog import WindowSettings
+from gui.shown_text import capped
 from gui.session import Session
 from gui.workspace import WorkspaceController, settings_path
 
@@ -442,12 +443,10 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ messages
     def show_message(self, text: str) -> None:
-        self._message.setText(text)
+        self._message.setText(capped(text, one_line=True))
 
     def show_issues(self, report) -> None:
-        details = "\n".join(
-            f"{Path(i.path).name}{f' line {i.line}' if i.line else ''}: {i.message}" for i in report.issues[:200]
-        )
+        details = "\n".join(issue.message for issue in report.issues[:200])  # each names its file (and line)
         self.show_message(report.summary())
         box = QMessageBox(QMessageBox.Warning, "Import finished with problems", report.summary(), parent=self)
         box.setTextFormat(Qt.PlainText)

@@ -15,14 +15,16 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from core.category_colours import CategoryColours
+from gui.shown_text import TOOLTIP_CHARS, capped
 
 TextLookup = Callable[[np.ndarray], Sequence[str]]
 
 
 def plain_tooltip(text: str) -> str:
     """A tooltip that shows ``text`` literally: escaped, and wrapped in a tag so Qt
-    decodes the escapes (an escaped text without any tag would show "&amp;")."""
-    return "<p>" + html.escape(text).replace("\n", "<br>") + "</p>"
+    decodes the escapes (an escaped text without any tag would show "&amp;"); capped
+    to :data:`~gui.shown_text.TOOLTIP_CHARS` characters."""
+    return "<p>" + html.escape(capped(text, TOOLTIP_CHARS)).replace("\n", "<br>") + "</p>"
 
 
 class PanelContext(QObject):

@@ -7,18 +7,18 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QTableWidget, QTableWidgetItem
 
 from gui.panel_base import plain_tooltip
+from gui.shown_text import capped
 
 ELIDE = 160
 
 
 def elide(text: str, limit: int = ELIDE) -> str:
-    """One line of at most ``limit`` characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    """One line of at most ``limit`` characters, no word longer than :data:`~gui.shown_text.WORD_CHARS`."""
+    return capped(text, limit, one_line=True)
 
 
 def _shown(value: Any) -> str:
-    return value if isinstance(value, str) else f"{value:.3f}" if isinstance(value, float) else str(value)
+    return elide(value) if isinstance(value, str) else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 def table_item(value: Any, row: int | None = None) -> QTableWidgetItem:

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QDialog, QFileDialog, QInputDialog, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
+from gui.shown_text import capped
 from gui.window_port import WindowPort
 
 EXPORT_FILTER = "CSV (*.csv);;Parquet (*.parquet);;JSON lines (*.jsonl)"
@@ -62,7 +63,7 @@ class SelectionActions(QObject):
         table.setHorizontalHeaderLabels(list(columns))
         for c, values in enumerate(columns.values()):
             for r, value in enumerate(values):
-                item = QTableWidgetItem("" if value is None else str(value))  # plain text, never rich text
+                item = QTableWidgetItem("" if value is None else capped(str(value), one_line=True))  # plain, capped
                 item.setFlags(item.flags() & ~Qt.ItemIsEditable)
                 table.setItem(r, c, item)
         layout = QVBoxLayout(dialog)

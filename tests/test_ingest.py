@@ -275,13 +275,20 @@ def test_encodings_with_bom(tmp_path: Path, encoding: str) -> None:
     assert texts == ["Grüße aus Köln 🌍"] and metas[0]["id"] == 1 and report.issues == []
 
 
-def test_cp1252_bytes_are_replaced_with_one_warning(tmp_path: Path) -> None:
-    path = write(tmp_path / "legacy.txt", "Café crème\nna\u00efve r\u00e9sum\u00e9\nplain\n", encoding="cp1252")
+def test_cp1252_text_is_decoded_as_cp1252_with_one_warning(tmp_path: Path) -> None:
+    path = write(tmp_path / "legacy.txt", "Café crème\nna\u00efve r\u00e9sum\u00e9 – €5\nplain\n", encoding="cp1252")
     texts, _, report, _ = read(path)
-    assert texts == ["Caf\ufffd cr\ufffdme", "na\ufffdve r\ufffdsum\ufffd", "plain"]
+    assert texts == ["Café crème", "naïve résumé – €5", "plain"]
     (issue,) = report.issues
-    assert issue.severity == "warning" and "replaced 5 undecodable bytes" in issue.message
-    assert issue.message.startswith("legacy.txt:")
+    assert issue.severity == "warning" and issue.message.startswith("legacy.txt: decoded as Windows-1252 (cp1252")
+
+
+def test_bad_bytes_after_a_utf8_start_are_replaced_with_one_warning(tmp_path: Path) -> None:
+    path = write(tmp_path / "late.txt", "x\n" * 40_000 + "caf\u00e9\n", encoding="cp1252")
+    texts, _, report, _ = read(path)
+    assert texts[-1] == "caf\ufffd"
+    (issue,) = report.issues
+    assert issue.severity == "warning" and "replaced 1 undecodable byte with" in issue.message
 
 
 def test_nul_bytes_are_stripped_with_a_warning(tmp_path: Path) -> None:

@@ -66,7 +66,7 @@ BAD = [  # name, content, words the message must contain, documents kept
     ("header only.csv", b"id,text\n", ["header (id, text) but no data rows"], 0),
     ("numbers.tsv", b"id\tscore\n1\t0.5\n2\t0.7\n", ["no column holds text", "id, score"], 0),
     ("excel export.csv", _csv_bytes([["Titel", "Text"], ["Café", "Crème brûlée für 3 €"]], ";", "cp1252", "\r\n"),
-     ["replaced", "undecodable", "not valid UTF-8"], 1),
+     ["decoded as Windows-1252", "not valid UTF-8"], 1),
     ("unicode text.txt", "Zeile eins\tmit Tab\r\nGrüße\r\n".encode("utf-16"), [], 2),
     ("utf16 no bom.txt", "hello world\n".encode("utf-16-le") * 30, ["binary", "UTF-16"], 0),
     ("broken.jsonl", b'{"text": "good"}\n{oops\n{"text": "also good"}\n[1]\n', ["line 2", "not valid JSON"], 2),

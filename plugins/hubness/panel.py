@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from core.hubness import MEASURES
 from core.hubness_reduction import METHOD_TITLES, METHODS
 from gui.panel_base import PanelContext, PluginPanel, plain_tooltip
+from gui.plain_widgets import elide
 from plugins.hubness.analysis import K_CHOICES, HubnessParams, HubnessResult
 
 METHOD_HELP = {
@@ -226,7 +227,7 @@ class HubnessPanel(PluginPanel):
     def _fill_list(self, widget: QListWidget, rows: np.ndarray, occurrence: np.ndarray) -> None:
         widget.clear()
         for row, text in zip(rows, self.context.texts(rows)):
-            line = " ".join(text.split())[:TEXT_CHARS] or f"row {int(row)}"
+            line = elide(text, TEXT_CHARS) or f"row {int(row)}"
             item = QListWidgetItem(f"N_k = {int(occurrence[row])}   {line}")
             item.setData(Qt.UserRole, int(row))
             item.setToolTip(plain_tooltip(text[:1000]))

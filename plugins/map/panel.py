@@ -22,6 +22,7 @@ from gui.panel_base import PanelContext, PluginPanel, plain_tooltip
 from gui.scatter import ColorGroup, ScatterView, categorical_groups, continuous_groups
 from gui.search_results import SearchResults
 from gui.selection_geometry import invert
+from gui.shown_text import capped
 from plugins.map.analysis import MapParams, ProjectionResult
 from plugins.map.search import MEANING_TIP, MapSearch
 
@@ -322,11 +323,11 @@ class MapPanel(PluginPanel):
             self._hover_label.hide()
             return
         text = self.context.texts([row])[0]
-        lines = [text[:HOVER_CHARS] + ("…" if len(text) > HOVER_CHARS else "")]
+        lines = [capped(text, HOVER_CHARS)]
         for name, values in list(self.context.labels.items()) + list(self.measures.items()):
             if len(values) == self.n_rows:
                 value = values[row]
-                lines.append(f"{name}: {value:.4g}" if isinstance(value, (float, np.floating)) else f"{name}: {value}")
+                lines.append(f"{name}: {value:.4g}" if isinstance(value, (float, np.floating)) else capped(f"{name}: {value}", 120))
         self._hover_label.setText("\n".join(lines))
         self._hover_label.adjustSize()
         x = min(pos.x() + 14, self.view.width() - self._hover_label.width() - 4)
