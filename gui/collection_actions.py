@@ -9,7 +9,6 @@ them for the main window.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
@@ -24,6 +23,7 @@ from gui.embedding_set_actions import EmbeddingSetActions
 from gui.encoder_service import EmbedJob
 from gui.selection_actions import EXPORT_FILTER
 from gui.window_port import WindowPort
+from gui.worker import Worker
 from gui.workspace import WorkspaceController
 
 CHUNK = 50_000
@@ -93,8 +93,7 @@ def compact_workspace(path: str | Path) -> tuple[int, int]:
 class CollectionActions(QObject):
     """Handles ``CollectionsPanel.sig_action_requested`` for the main window."""
 
-    sig_compacted = Signal(str, int, int)  # workspace path, bytes before, bytes after
-    sig_compact_failed = Signal(str, str)  # workspace path, message
+    sig_compacted = Signal(str, int, int)  # workspace path, bytes before, bytes after (it is open again)
     sig_collections_changed = Signal()  # renamed or merged: the sidebar and the names in view are stale
     sig_release_workspace = Signal()  # the window must close the workspace (to compact it)
     sig_error = Signal(str, str)  # what failed, details
@@ -106,10 +105,11 @@ class CollectionActions(QObject):
         self.dialog_parent = parent
         self.workspace = workspace
         self.embedding_sets = embedding_sets
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compact")
+        self._compactor = Worker("compact", self)
+        self._compacting: Path | None = None  # the closed workspace being compacted
         self._closing = False
-        self.sig_compacted.connect(self._on_self_compacted)
-        self.sig_compact_failed.connect(self._on_self_compact_failed)
+        self._compactor.sig_result.connect(self._on_compactor_result)
+        self._compactor.sig_error.connect(self._on_compactor_error)
 
     @property
     def store(self) -> Store | None:
@@ -164,24 +164,19 @@ class CollectionActions(QObject):
         path = store.path
         self.sig_release_workspace.emit()
         self.port.show_message(f"Deleted {len(collection_ids)} collection(s); compacting the workspace…")
-        self._pool.submit(self._compact, path)
+        self._compacting = path
+        self._compactor.submit(compact_workspace, path)
 
-    def _compact(self, path: Path) -> None:
-        try:
-            before, after = compact_workspace(path)
-        except (duckdb.Error, OSError) as exc:
-            self.sig_compact_failed.emit(str(path), str(exc))
-            return
-        self.sig_compacted.emit(str(path), before, after)
-
-    def _on_self_compacted(self, path: str, before: int, after: int) -> None:
+    def _on_compactor_result(self, _generation: int, sizes: tuple[int, int]) -> None:
+        path, (before, after) = str(self._compacting), sizes
         if not self._closing and self.workspace.open(path):
             self.port.show_message(f"Workspace compacted from {before / 1e6:.1f} MB to {after / 1e6:.1f} MB.")
+        self.sig_compacted.emit(path, before, after)
 
-    def _on_self_compact_failed(self, path: str, message: str) -> None:
+    def _on_compactor_error(self, _generation: int, message: str) -> None:
         self.sig_error.emit("The workspace could not be compacted; it is unchanged.", message)
         if not self._closing:
-            self.workspace.open(path)
+            self.workspace.open(str(self._compacting))
 
     def merge(self, collection_ids: tuple[int, ...]) -> None:
         if len(collection_ids) < 2:
@@ -217,4 +212,4 @@ class CollectionActions(QObject):
     def shutdown(self) -> None:
         """Let a running compaction finish (it replaces the file at its end); the window is closing."""
         self._closing = True
-        self._pool.shutdown(wait=True)
+        self._compactor.shutdown()

@@ -7,8 +7,6 @@ and vectors: 180 ms at 1M documents, re-read every 0.5 s while embedding) is
 read on a thread of its own and filled in when it arrives."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel, QMenu, QTreeWidget, QTreeWidgetItem,
@@ -16,6 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel
 
 from core.store import EmbeddingSetInfo, Store
 from gui.panel_base import plain_tooltip
+from gui.worker import Worker
 
 _STATUS_ROLE = Qt.UserRole + 1  # the collection's import status, kept on its row
 
@@ -36,7 +35,6 @@ class CollectionsPanel(QWidget):
 
     sig_view_requested = Signal(object, object)  # tuple of collection ids, model id (or None)
     sig_action_requested = Signal(str, object)  # action name (see ACTIONS), tuple of collection ids
-    sig_counts_read = Signal(int, object)  # read generation, {(collection id, model id): EmbeddingSetInfo}
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,15 +69,16 @@ class CollectionsPanel(QWidget):
         layout.addWidget(self._hint)
         self._updating = False
         self._sets: dict[tuple[int, int], EmbeddingSetInfo] = {}
-        self._reads = 0  # generation of the latest progress read; older answers are dropped
-        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sidebar")
-        self.sig_counts_read.connect(self._on_counts_read)
+        # embedding progress is read off the GUI thread; a failed read (the workspace closed meanwhile) is
+        # simply read again at the next refresh, so only results are listened to
+        self._reader = Worker("sidebar", self)
+        self._reader.sig_result.connect(self._on_counts_read)
         self.setMinimumWidth(280)
 
     def set_store(self, store: Store | None) -> None:
         """Show ``store`` (None: nothing); a progress read of the previous store is waited for."""
-        self._reads += 1
-        self._reader.submit(lambda: None).result()
+        self._reader.invalidate()
+        self._reader.drain()
         self._store = store
         self._sets = {}
         self._tree.clear()
@@ -173,19 +172,10 @@ class CollectionsPanel(QWidget):
         self._hint.setVisible(self._tree.topLevelItemCount() == 0)
         self._show_counts()  # the last progress read, until the new one arrives
         self._updating = False
-        self._reads += 1
-        self._reader.submit(self._read_counts, self._reads, self._store)
-
-    def _read_counts(self, generation: int, store: Store) -> None:
-        """Reader thread: every collection's embedding progress, for every model."""
-        try:
-            sets = {(s.collection_id, s.model_id): s for s in store.embedding_sets()}
-        except Exception:  # noqa: BLE001 - e.g. the workspace closed meanwhile; the next refresh reads again
-            return
-        self.sig_counts_read.emit(generation, sets)
+        self._reader.submit(_read_counts, self._store)
 
     def _on_counts_read(self, generation: int, sets: dict[tuple[int, int], EmbeddingSetInfo]) -> None:
-        if generation == self._reads:
+        if self._reader.is_current(generation):
             self._sets = sets
             self._show_counts()
 
@@ -205,6 +195,11 @@ class CollectionsPanel(QWidget):
     def _emit_view(self) -> None:
         if not self._updating:
             self.sig_view_requested.emit(self.checked_ids(), self.model_id())
+
+
+def _read_counts(store: Store) -> dict[tuple[int, int], EmbeddingSetInfo]:
+    """Reader thread: every collection's embedding progress, for every model."""
+    return {(s.collection_id, s.model_id): s for s in store.embedding_sets()}
 
 
 def _status(import_status: str, embedded) -> str:

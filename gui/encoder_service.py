@@ -37,6 +37,12 @@ class ImportJob:
     model: str
     options: IngestOptions = field(default_factory=IngestOptions)
 
+    def run(self, service: EncoderService) -> None:
+        outcome = import_paths(service.store, self.paths, self.options, service.progress())
+        service.sig_import_done.emit(outcome)
+        if outcome.all_ids:
+            service.embed(tuple(outcome.all_ids), self.model)
+
 
 @dataclass(frozen=True)
 class ResumeJob:
@@ -44,11 +50,22 @@ class ResumeJob:
 
     model: str
 
+    def run(self, service: EncoderService) -> None:
+        outcome = resume_imports(service.store, progress=service.progress())
+        service.sig_import_done.emit(outcome)
+        if outcome.all_ids:
+            service.embed(tuple(outcome.all_ids), self.model)
+
 
 @dataclass(frozen=True)
 class EmbedJob:
+    """Embed what ``collection_ids`` still lack with ``model``."""
+
     collection_ids: tuple[int, ...]
     model: str
+
+    def run(self, service: EncoderService) -> None:
+        service.embed(self.collection_ids, self.model)
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,22 @@ class DeriveJob:
     model_id: int
     name: str
     transform: Callable[[np.ndarray], np.ndarray]
+
+    def run(self, service: EncoderService) -> None:
+        progress = service.progress()
+        progress(0, 2, f"Computing {self.name}…")
+        doc_ids, _, vectors = service.store.load_vectors(self.collection_ids, self.model_id)
+        derived = np.asarray(self.transform(vectors), dtype=np.float32)
+        shas, first = np.unique(service.store.hashes(doc_ids).astype(str), return_index=True)
+        model_id = service.store.ensure_model(self.name, dim=int(derived.shape[1]), kind="derived")
+        progress(1, 2, f"Storing {self.name}…")
+        for start in range(0, len(shas), 4096):
+            rows = first[start : start + 4096]
+            service.store.write_vectors(model_id, shas[start : start + 4096].tolist(), derived[rows])
+        for collection_id in self.collection_ids:
+            service.store.add_embedding_set(collection_id, model_id)
+        progress(2, 2, f"Stored {self.name}")
+        service.sig_derived_done.emit(self.name)
 
 
 @dataclass(frozen=True)
@@ -72,6 +105,13 @@ class StoreJob:
 
     work: Callable[[Store, Progress], object]
     expected: tuple[type[Exception], ...] = ()
+
+    def run(self, service: EncoderService) -> None:
+        try:
+            result = self.work(service.store, service.progress())
+        except self.expected as exc:
+            result = exc
+        service.sig_store_job_done.emit(self, result)
 
 
 @dataclass(frozen=True)
@@ -100,7 +140,7 @@ _STOP = object()
 
 class EncoderService(QThread):
     """Runs :class:`ImportJob`, :class:`EmbedJob`, :class:`DeriveJob`, :class:`StoreJob` and
-    :class:`QueryJob` in sequence."""
+    :class:`QueryJob` in sequence. A job carries its own ``run(service)``."""
 
     sig_progress = Signal(int, int, str)  # done, total (0 = unknown), message
     sig_import_done = Signal(object)  # ImportOutcome
@@ -188,7 +228,7 @@ class EncoderService(QThread):
                 continue
             self.sig_busy_changed.emit(True)
             try:
-                self._run_job(job)
+                job.run(self)
             except Cancelled:
                 self.sig_cancelled.emit()
             except (EncoderError, WorkspaceError, OSError, ValueError) as exc:
@@ -206,7 +246,13 @@ class EncoderService(QThread):
         if idle:
             self.sig_busy_changed.emit(False)
 
-    def _progress(self) -> Progress:
+    @property
+    def store(self) -> Store:
+        """The workspace this lane writes to (jobs use it on this thread only)."""
+        return self._store
+
+    def progress(self) -> Progress:
+        """A progress for the running job: reports as ``sig_progress``, cancelled by :meth:`cancel`."""
         return Progress(lambda d, t, m: self.sig_progress.emit(d, t, m), self._cancel)
 
     def _encoder(self, name: str) -> Encoder:
@@ -214,30 +260,8 @@ class EncoderService(QThread):
             self._encoders[name] = self._factory(name)
         return self._encoders[name]
 
-    def _run_job(self, job: ImportJob | ResumeJob | EmbedJob | DeriveJob | StoreJob) -> None:
-        if isinstance(job, StoreJob):
-            try:
-                result = job.work(self._store, self._progress())
-            except job.expected as exc:
-                result = exc
-            self.sig_store_job_done.emit(job, result)
-        elif isinstance(job, DeriveJob):
-            self._derive(job)
-        elif isinstance(job, ResumeJob):
-            outcome = resume_imports(self._store, progress=self._progress())
-            self.sig_import_done.emit(outcome)
-            if outcome.all_ids:
-                self._embed(tuple(outcome.all_ids), job.model)
-        elif isinstance(job, ImportJob):
-            outcome = import_paths(self._store, job.paths, job.options, self._progress())
-            self.sig_import_done.emit(outcome)
-            ids = tuple(outcome.all_ids)
-            if ids:
-                self._embed(ids, job.model)
-        else:
-            self._embed(job.collection_ids, job.model)
-
-    def _embed(self, collection_ids: tuple[int, ...], model: str) -> None:
+    def embed(self, collection_ids: tuple[int, ...], model: str) -> None:
+        """Embed what ``collection_ids`` lack with ``model`` (a job's step; this thread only)."""
         encoder = self._encoder(model)
 
         def committed(done: int, total: int) -> None:
@@ -246,28 +270,12 @@ class EncoderService(QThread):
 
         started = time.monotonic()
         outcome = embed_pending(
-            self._store, encoder, collection_ids, self._progress(), self._batch_size, on_batch=committed
+            self._store, encoder, collection_ids, self.progress(), self._batch_size, on_batch=committed
         )
         self.sig_progress.emit(
             outcome.embedded, outcome.embedded, f"Embedded {outcome.embedded:,} texts in {time.monotonic() - started:.1f} s"
         )
         self.sig_embed_done.emit(collection_ids, outcome)
-
-    def _derive(self, job: DeriveJob) -> None:
-        progress = self._progress()
-        progress(0, 2, f"Computing {job.name}…")
-        doc_ids, _, vectors = self._store.load_vectors(job.collection_ids, job.model_id)
-        derived = np.asarray(job.transform(vectors), dtype=np.float32)
-        shas, first = np.unique(self._store.hashes(doc_ids).astype(str), return_index=True)
-        model_id = self._store.ensure_model(job.name, dim=int(derived.shape[1]), kind="derived")
-        progress(1, 2, f"Storing {job.name}…")
-        for start in range(0, len(shas), 4096):
-            rows = first[start : start + 4096]
-            self._store.write_vectors(model_id, shas[start : start + 4096].tolist(), derived[rows])
-        for collection_id in job.collection_ids:
-            self._store.add_embedding_set(collection_id, model_id)
-        progress(2, 2, f"Stored {job.name}")
-        self.sig_derived_done.emit(job.name)
 
     def _serve_queries(self) -> None:
         while True:

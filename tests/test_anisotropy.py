@@ -6,20 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from core.plugin_api import AnalysisData
-from core.progress import Cancelled, Progress, null_progress
-from plugins.anisotropy import SPEC
-from plugins.anisotropy.analysis import (
-    AnisotropyParams,
-    AnisotropyReport,
-    AnisotropyResult,
-    all_but_the_top,
-    center,
-    compute,
-    corrected_vectors,
+from core.anisotropy import (
     dimension_stats,
     effective_rank,
-    intrinsic_dimension,
     isoscore,
     isotropic_baseline_cosines,
     mean_pair_cosine,
@@ -28,9 +17,13 @@ from plugins.anisotropy.analysis import (
     partition_isotropy,
     pca_dimension,
     pca_spectrum,
-    whiten,
 )
-
+from core.plugin_api import AnalysisData
+from core.progress import Cancelled, Progress, null_progress
+from plugins.anisotropy import SPEC
+from plugins.anisotropy.analysis import AnisotropyParams, AnisotropyReport, AnisotropyResult, compute, corrected_vectors
+from plugins.anisotropy.corrections import all_but_the_top, center, whiten
+from plugins.anisotropy.intrinsic import intrinsic_dimension
 
 def _rng(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)

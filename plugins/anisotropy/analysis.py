@@ -3,7 +3,7 @@
 ``compute`` measures the raw vectors and each correction (none, center, whiten,
 all-but-the-top) so the panel can show a before/after table; the measures live
 in :mod:`core.anisotropy`, :mod:`~plugins.anisotropy.corrections`
-and :mod:`~plugins.anisotropy.intrinsic` and are re-exported here.
+and :mod:`~plugins.anisotropy.intrinsic`.
 Definitions: ``shared/design/metrics.md``, "Anisotropy and isotropy".
 """
 from __future__ import annotations
@@ -23,16 +23,13 @@ from core.anisotropy import (
     _partition_isotropy,
     _unit_sums,
     _variance_ratios,
-    dimension_stats,
     effective_rank,
     isoscore,
     isotropic_baseline_cosines,
-    mean_pair_cosine,
     mean_vector_norm,
     pair_cosine_sample,
     partition_isotropy,
     pca_dimension,
-    pca_spectrum,
 )
 from core.plugin_api import AnalysisData, CacheableResult
 from core.progress import Progress
@@ -40,12 +37,9 @@ from plugins.anisotropy.corrections import (
     CORRECTIONS,
     _apply_correction,
     _corrected_moments,
-    all_but_the_top,
-    center,
     default_abtt_d,
-    whiten,
 )
-from plugins.anisotropy.intrinsic import intrinsic_dimension, mle_intrinsic_dimension, twonn
+from plugins.anisotropy.intrinsic import intrinsic_dimension, twonn
 
 __all__ = [
     "CORRECTIONS",
