@@ -67,10 +67,11 @@ def cluster_levels(coords: np.ndarray, min_cluster_size: int, min_samples: int =
         local = leaf_labels(tree, size, placed.size)
         if local.max(initial=-1) + 1 < min_clusters:
             break
-        labels = np.full(n, -1, dtype=np.int64)
-        labels[placed] = local
-        levels.append(labels)
-        sizes.append(size)
+        if not levels or local.max() < levels[-1].max():  # a level as fine as the last adds nothing
+            labels = np.full(n, -1, dtype=np.int64)
+            labels[placed] = local
+            levels.append(labels)
+            sizes.append(size)
         next_size = int(np.quantile(np.bincount(local[local >= 0]), NEXT_SIZE_QUANTILE))
         if next_size <= size + 1:
             break
