@@ -65,20 +65,19 @@ def c_tf_idf(class_term: sp.spmatrix) -> sp.csr_matrix:
 
 
 def top_terms(weights: sp.csr_matrix, terms: np.ndarray, row: int, n: int = 5) -> list[str]:
-    """The ``n`` heaviest terms of class ``row``, skipping a term whose words all appear in ones already kept."""
+    """The ``n`` heaviest terms of class ``row``, skipping any term that shares a word with a heavier
+    one kept ("goal data" after "goal"), so the keywords name different things."""
     start, end = weights.indptr[row], weights.indptr[row + 1]
     cols, vals = weights.indices[start:end], weights.data[start:end]
     order = np.lexsort((cols, -vals))  # heaviest first, ties by vocabulary order
     kept: list[str] = []
     seen: set[str] = set()
     for col in cols[order]:
-        term = str(terms[col])
-        words = term.split()
-        if set(words) <= seen:
+        words = set(str(terms[col]).split())
+        if words & seen:
             continue
-        kept = [k for k in kept if not set(k.split()) <= set(words)]  # a bigram replaces its unigram
-        kept.append(term)
-        seen.update(words)
+        kept.append(str(terms[col]))
+        seen |= words
         if len(kept) == n:
             break
     return kept
