@@ -3,8 +3,8 @@
 Views publish :class:`core.map_annotations.MapLabels` through the panel
 context (``PanelContext.annotate``); a :class:`MapLabelLayer` attached to the
 map's ViewBox draws them. On every view change (throttled) it picks the finest
-level whose labels are, typically, at least ``spacing_px`` apart on screen,
-then places that level's labels greedily, highest priority first, skipping any
+level whose labels are, typically, at least ``SPACING_PX`` apart on screen (and
+that the zoom allows: zoomed out, only the coarsest), then places that level's labels greedily, highest priority first, skipping any
 whose screen rectangle would overlap one already placed. Labels shown before
 are placed first, so panning or a growing map does not make them jump.
 """
@@ -20,6 +20,8 @@ from gui.panel_base import PanelContext
 
 #: a level is shown when its labels' median nearest-neighbour distance on screen is at least this
 SPACING_PX = 110.0
+#: ... and when the view is zoomed in at least ZOOM_STEP ** level times (relative to the labels' extent)
+ZOOM_STEP = 1.6
 PAD_PX = 3.0
 LABEL_Z = 30
 
@@ -38,10 +40,13 @@ def greedy_place(rects: np.ndarray, order: np.ndarray) -> np.ndarray:
     return np.array(kept, dtype=np.int64)
 
 
-def level_for_spacing(screen_xy: np.ndarray, level: np.ndarray, spacing_px: float) -> int:
-    """The finest level whose labels' median nearest-neighbour distance (pixels) is ≥ ``spacing_px``; 0 if none."""
+def level_for_zoom(screen_xy: np.ndarray, level: np.ndarray, spacing_px: float, zoom: float) -> int:
+    """The finest level allowed at ``zoom`` (ZOOM_STEP ** level ≤ zoom) whose labels' median
+    nearest-neighbour distance on screen is ≥ ``spacing_px`` pixels; 0 if none."""
     best = 0
     for lv in range(1, int(level.max(initial=0)) + 1):
+        if zoom < ZOOM_STEP**lv:
+            break
         pts = screen_xy[level == lv]
         if len(pts) < 2:
             continue
@@ -93,7 +98,9 @@ class MapLabelLayer(QObject):
         w, h = self.vb.width(), self.vb.height()
         sx = (labels.x - x0) / max(x1 - x0, 1e-12) * w
         sy = (y1 - labels.y) / max(y1 - y0, 1e-12) * h
-        self.level = level_for_spacing(np.column_stack([sx, sy]), labels.level, SPACING_PX)
+        extent = max(np.ptp(labels.x), np.ptp(labels.y), 1e-12)
+        zoom = extent / max(x1 - x0, y1 - y0, 1e-12)
+        self.level = level_for_zoom(np.column_stack([sx, sy]), labels.level, SPACING_PX, zoom)
         inside = np.flatnonzero((labels.level == self.level) & (sx >= 0) & (sx <= w) & (sy >= 0) & (sy <= h))
         sizes = np.array([self._size(labels.texts[i]) for i in inside]).reshape(-1, 2)
         rects = np.column_stack([sx[inside] - sizes[:, 0] / 2 - PAD_PX, sy[inside] - sizes[:, 1] / 2 - PAD_PX,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QTableWidget, QTableWidgetItem, QWidget)
 
@@ -143,7 +143,9 @@ class ClustersPanel(PluginPanel):
         cid = item.data(Qt.UserRole)
         if item.column() != NAME_COL or cid is None or self._result is None:
             return
-        self.rename(int(cid), item.text())
+        # rebuilding the table inside the editor's commit would delete the item being committed
+        cid, text = int(cid), item.text()
+        QTimer.singleShot(0, self, lambda: self.rename(cid, text))
 
     def rename(self, cluster_id: int, name: str) -> None:
         """Name a cluster (an empty name restores its keywords) and keep it in the workspace."""
