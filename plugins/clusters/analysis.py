@@ -25,6 +25,8 @@ from plugins.clusters.measures import cluster_measures, point_measures
 KEYWORDS = 5
 LABEL_WORDS = 3
 REPRESENTATIVES = 3
+#: keywords are counted on at most this many documents (a fixed random sample beyond)
+KEYWORD_SAMPLE = 30_000
 TextLookup = Callable[[np.ndarray], Sequence[str]]
 
 
@@ -158,10 +160,14 @@ def _keywords(data: AnalysisData, levels: tuple[np.ndarray, ...]) -> list[tuple[
     total = sum(int(lab.max()) + 1 for lab in levels)
     if lookup is None:
         return [()] * total
-    counts, terms = ctfidf.term_counts(list(lookup(data.doc_ids)))
+    rows = np.arange(data.n)
+    if data.n > KEYWORD_SAMPLE:  # a fixed random sample: word counts settle long before every text is read
+        rows = np.sort(np.random.default_rng(0).choice(data.n, KEYWORD_SAMPLE, replace=False))
+    counts, terms = ctfidf.term_counts(list(lookup(data.doc_ids[rows])))
     out: list[tuple[str, ...]] = []
     for labels in levels:
         k = int(labels.max()) + 1
+        labels = labels[rows]
         weights = ctfidf.c_tf_idf(ctfidf.class_counts(counts, np.where(labels >= 0, labels, k), k + 1))
         out += [tuple(ctfidf.top_terms(weights, terms, c, KEYWORDS)) for c in range(k)]
     return out

@@ -30,9 +30,15 @@ class ClusterLevels:
 def single_linkage_tree(coords: np.ndarray, min_samples: int) -> np.ndarray:
     """HDBSCAN's single-linkage tree (scipy linkage format, ``(n − 1, 4)``) of finite 2-D points."""
     import fast_hdbscan
+    import numba
 
-    out = fast_hdbscan.fast_hdbscan(np.ascontiguousarray(coords, dtype=np.float32), min_samples=int(min_samples),
-                                    min_cluster_size=2, return_trees=True, reproducible=True)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)  # one thread: no races between Borůvka's workers, so the same tree every time
+    try:  # (reproducible=True is deterministic on many threads too, but 10x slower here: see README)
+        out = fast_hdbscan.fast_hdbscan(np.ascontiguousarray(coords, dtype=np.float32), min_samples=int(min_samples),
+                                        min_cluster_size=2, return_trees=True)
+    finally:
+        numba.set_num_threads(threads)
     return np.asarray(out[2], dtype=np.float64)
 
 

@@ -16,7 +16,7 @@ from core.knn import exact_knn, overlap_counts
 from core.plugin_api import KnnGraph
 
 #: rows sampled per cluster for its intrinsic dimension
-LID_ROWS = 1000
+LID_ROWS = 500
 MEASURE_NAMES = ("mean_nk", "antihub_share", "mean_cosine", "lid", "preservation")
 
 
