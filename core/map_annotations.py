@@ -15,10 +15,11 @@ import numpy as np
 class MapLabels:
     """Labels anchored at map coordinates.
 
-    ``level`` 0 is the coarsest (shown zoomed out); higher levels are finer and
-    shown as the view zooms in. Within what fits, a higher ``priority`` wins
-    (cluster size, say). ``keys`` are stable names a layer may use to keep a
-    label it already shows in place.
+    Zoom levels count from 0, the coarsest (zoomed out); a label is shown at
+    the zoom levels ``level`` to ``until`` (``until`` None: its ``level``
+    only), e.g. a region that never splits keeps its name when zooming in.
+    Within what fits, a higher ``priority`` wins (cluster size, say). ``keys``
+    are stable names a layer may use to keep a label it already shows in place.
     """
 
     x: np.ndarray  # (m,) float
@@ -27,15 +28,22 @@ class MapLabels:
     level: np.ndarray  # (m,) int
     priority: np.ndarray  # (m,) float
     keys: tuple[str, ...]
+    until: np.ndarray | None = None  # (m,) int ≥ level
 
     def __post_init__(self) -> None:
         m = len(self.texts)
-        if not all(len(a) == m for a in (self.x, self.y, self.level, self.priority, self.keys)):
+        if self.until is None:
+            object.__setattr__(self, "until", np.asarray(self.level))
+        if not all(len(a) == m for a in (self.x, self.y, self.level, self.priority, self.keys, self.until)):
             raise ValueError("every MapLabels field needs one entry per label")
+
+    def shown_at(self, zoom_level: int) -> np.ndarray:
+        """Boolean mask of the labels shown at ``zoom_level``."""
+        return (np.asarray(self.level) <= zoom_level) & (zoom_level <= np.asarray(self.until))
 
     def __len__(self) -> int:
         return len(self.texts)
 
     @property
     def n_levels(self) -> int:
-        return int(np.max(self.level)) + 1 if len(self) else 0
+        return int(np.max(self.until)) + 1 if len(self) else 0

@@ -40,14 +40,14 @@ def greedy_place(rects: np.ndarray, order: np.ndarray) -> np.ndarray:
     return np.array(kept, dtype=np.int64)
 
 
-def level_for_zoom(screen_xy: np.ndarray, level: np.ndarray, spacing_px: float, zoom: float) -> int:
+def level_for_zoom(screen_xy: np.ndarray, labels: MapLabels, spacing_px: float, zoom: float) -> int:
     """The finest level allowed at ``zoom`` (ZOOM_STEP ** level ≤ zoom) whose labels' median
     nearest-neighbour distance on screen is ≥ ``spacing_px`` pixels; 0 if none."""
     best = 0
-    for lv in range(1, int(level.max(initial=0)) + 1):
+    for lv in range(1, labels.n_levels):
         if zoom < ZOOM_STEP**lv:
             break
-        pts = screen_xy[level == lv]
+        pts = screen_xy[labels.shown_at(lv)]
         if len(pts) < 2:
             continue
         d = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2))
@@ -85,7 +85,8 @@ class MapLabelLayer(QObject):
         self._labels = None if not parts else MapLabels(
             np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]),
             tuple(t for p in parts for t in p.texts), np.concatenate([p.level for p in parts]),
-            np.concatenate([p.priority for p in parts]), tuple(k for p in parts for k in p.keys))
+            np.concatenate([p.priority for p in parts]), tuple(k for p in parts for k in p.keys),
+            np.concatenate([p.until for p in parts]))
         self.relayout()
 
     def relayout(self) -> None:
@@ -100,8 +101,8 @@ class MapLabelLayer(QObject):
         sy = (y1 - labels.y) / max(y1 - y0, 1e-12) * h
         extent = max(np.ptp(labels.x), np.ptp(labels.y), 1e-12)
         zoom = extent / max(x1 - x0, y1 - y0, 1e-12)
-        self.level = level_for_zoom(np.column_stack([sx, sy]), labels.level, SPACING_PX, zoom)
-        inside = np.flatnonzero((labels.level == self.level) & (sx >= 0) & (sx <= w) & (sy >= 0) & (sy <= h))
+        self.level = level_for_zoom(np.column_stack([sx, sy]), labels, SPACING_PX, zoom)
+        inside = np.flatnonzero(labels.shown_at(self.level) & (sx >= 0) & (sx <= w) & (sy >= 0) & (sy <= h))
         sizes = np.array([self._size(labels.texts[i]) for i in inside]).reshape(-1, 2)
         rects = np.column_stack([sx[inside] - sizes[:, 0] / 2 - PAD_PX, sy[inside] - sizes[:, 1] / 2 - PAD_PX,
                                  sx[inside] + sizes[:, 0] / 2 + PAD_PX, sy[inside] + sizes[:, 1] / 2 + PAD_PX])

@@ -117,8 +117,15 @@ def test_without_a_layout_the_result_waits():
 def test_map_labels_and_names(result):
     _, res = result
     labels = res.map_labels({0: "Sciences"})
-    assert len(labels) == len(res.clusters) and labels.texts[0] == "Sciences"
-    assert labels.level.tolist() == [c.level for c in res.clusters] and labels.n_levels == res.n_levels
+    assert len(labels) == len(res.clusters) and labels.texts[0] == "Sciences" and labels.n_levels == res.n_levels
+    for c, first, last in zip(res.clusters, labels.level, labels.until):
+        has_children = any(o.parent == c.id for o in res.clusters)
+        assert first == (0 if c.parent < 0 else c.level) and last == (c.level if has_children else res.n_levels - 1)
+    # at every zoom level each document's region is named once: the shown clusters never nest
+    for zoom in range(res.n_levels):
+        shown = [c for c, on in zip(res.clusters, labels.shown_at(zoom)) if on]
+        rows = np.concatenate([res.members(c.id) for c in shown])
+        assert rows.size == np.unique(rows).size
 
 
 def test_names_follow_their_documents_after_a_recompute(result):

@@ -94,11 +94,17 @@ class ClustersResult:
         return [renamed.get(c.id, c.label) for c in self.clusters]
 
     def map_labels(self, renamed: dict[int, str] | None = None) -> MapLabels:
+        """Labels for the map: a cluster without a parent is named from the coarsest zoom on, and one
+        without children until the finest, so every region keeps a name at every zoom."""
         cl = self.clusters
+        has_children = np.zeros(len(cl), dtype=bool)
+        has_children[[c.parent for c in cl if c.parent >= 0]] = True
         return MapLabels(
             x=np.array([c.x for c in cl], dtype=np.float64), y=np.array([c.y for c in cl], dtype=np.float64),
-            texts=tuple(self.names(renamed)), level=np.array([c.level for c in cl], dtype=np.int64),
-            priority=np.array([c.size for c in cl], dtype=np.float64), keys=tuple(f"c{c.id}" for c in cl))
+            texts=tuple(self.names(renamed)),
+            level=np.array([0 if c.parent < 0 else c.level for c in cl], dtype=np.int64),
+            priority=np.array([c.size for c in cl], dtype=np.float64), keys=tuple(f"c{c.id}" for c in cl),
+            until=np.array([c.level if has_children[c.id] else self.n_levels - 1 for c in cl], dtype=np.int64))
 
     def table(self, renamed: dict[int, str] | None = None) -> list[dict]:
         """One row per cluster: ids, name, size, keywords, representative doc ids and the measures."""
