@@ -184,6 +184,9 @@ class ClustersPanel(PluginPanel):
             self.show_status("Saved " + " and ".join(str(p) for p in written))
 
     # ---- export ------------------------------------------------------------
+    def figure_items(self) -> dict:
+        return {}  # a table, no plot: its labels are drawn in the map's figure
+
     def table_rows(self) -> list[dict]:
         return self._result.table(self.renamed) if self._result is not None else []
 
