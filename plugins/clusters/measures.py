@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.hubness import k_occurrence
 from core.intrinsic_dim import twonn
 from core.knn import exact_knn, overlap_counts
 from core.plugin_api import KnnGraph
@@ -30,7 +31,7 @@ class PointMeasures:
 
 
 def point_measures(vectors: np.ndarray, graph: KnnGraph | None, coords: np.ndarray, k: int) -> PointMeasures:
-    """N_k from ``graph`` (bincount of its first k columns) and per-row kNN preservation in ``coords``."""
+    """N_k from the first k columns of ``graph`` and per-row kNN preservation in ``coords``."""
     n = len(vectors)
     norms = np.linalg.norm(vectors, axis=1)
     unit = (vectors / np.where(norms == 0, 1.0, norms)[:, None]).astype(np.float32)
@@ -38,7 +39,7 @@ def point_measures(vectors: np.ndarray, graph: KnnGraph | None, coords: np.ndarr
         nan = np.full(n, np.nan, dtype=np.float32)
         return PointMeasures(nan, nan, unit)
     k = min(k, graph.k)
-    occurrence = np.bincount(graph.indices[:, :k].ravel(), minlength=n).astype(np.float32)
+    occurrence = k_occurrence(graph, k).astype(np.float32)
     preservation = np.full(n, np.nan, dtype=np.float32)
     placed = np.flatnonzero(np.isfinite(coords).all(axis=1))
     if placed.size == n and n > k:
