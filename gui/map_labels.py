@@ -106,6 +106,8 @@ class MapLabelLayer(QObject):
         sizes = np.array([self._size(labels.texts[i]) for i in inside]).reshape(-1, 2)
         rects = np.column_stack([sx[inside] - sizes[:, 0] / 2 - PAD_PX, sy[inside] - sizes[:, 1] / 2 - PAD_PX,
                                  sx[inside] + sizes[:, 0] / 2 + PAD_PX, sy[inside] + sizes[:, 1] / 2 + PAD_PX])
+        whole = (rects[:, 0] >= 0) & (rects[:, 1] >= 0) & (rects[:, 2] <= w) & (rects[:, 3] <= h)
+        inside, rects = inside[whole], rects[whole]  # a label cut by the edge is not drawn
         was = np.array([labels.keys[i] in self.shown for i in inside], dtype=bool)
         order = np.lexsort((inside, -labels.priority[inside], ~was))  # shown before first, then priority
         kept = inside[greedy_place(rects, order)]

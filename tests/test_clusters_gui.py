@@ -50,6 +50,12 @@ def linked(qtbot, clustered):
     return map_panel, panel, result
 
 
+def _outside(layer, rects) -> list:
+    box = layer.vb.sceneBoundingRect()
+    return [r[0] for r in rects if r[1] < box.left() - 1 or r[3] > box.right() + 1
+            or r[2] < box.top() - 1 or r[4] > box.bottom() + 1]
+
+
 def _overlaps(rects) -> list:
     return [(a[0], b[0]) for a, b in itertools.combinations(rects, 2)
             if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]]
@@ -77,7 +83,7 @@ def test_labels_never_overlap_and_zooming_in_shows_finer_ones(linked, qtbot):
     qtbot.waitUntil(lambda: layer.level == result.n_levels - 1)
     shown = {t[0] for t in layer.screen_rects()}
     assert fine.label in shown and shown <= set(names[labels.shown_at(layer.level)]) and not shown & coarse
-    assert not _overlaps(layer.screen_rects())
+    assert not _overlaps(layer.screen_rects()) and not _outside(layer, layer.screen_rects())
 
 
 def test_crowded_labels_are_dropped_not_stacked(linked, qtbot):
@@ -90,7 +96,7 @@ def test_crowded_labels_are_dropped_not_stacked(linked, qtbot):
     layer = map_panel.label_layer
     qtbot.waitUntil(lambda: len(layer.shown) > 5)
     rects = layer.screen_rects()
-    assert len(rects) < m and not _overlaps(rects)
+    assert len(rects) < m and not _overlaps(rects) and not _outside(layer, rects)
     best = f"label number {int(np.argmax(labels.priority))}"  # the highest priority always fits first
     assert best in {r[0] for r in rects} or not (-20 <= labels.x.max() <= 20)
     map_panel.context.annotate("clusters", None)
