@@ -171,3 +171,19 @@ def test_preview_draws_a_filled_table(qtbot):
                if image.pixelColor(x, y).lightness() < 100)
     assert panel.table.rowCount() == 6 and dark > 50
     assert panel.table_rows()[0]["keywords"]
+
+
+def test_labels_on_screen_stay_when_the_map_grows(linked, qtbot):
+    map_panel, _, _ = linked
+    layer = map_panel.label_layer
+    (x0, x1), (y0, y1) = map_panel.view.vb.viewRange()
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    first = MapLabels(np.array([cx]), np.array([cy]), ("old region",), np.zeros(1, np.int64), np.array([10.0]), ("a",))
+    map_panel.context.annotate("clusters", first)
+    qtbot.waitUntil(lambda: layer.shown == ["a"])
+    # the map grew: the region moved a little and a bigger one now overlaps it
+    grown = MapLabels(np.array([cx + 0.01 * (x1 - x0), cx]), np.array([cy, cy]), ("old region", "new big region"),
+                      np.zeros(2, np.int64), np.array([10.0, 99.0]), ("a", "b"))
+    map_panel.context.annotate("clusters", grown)
+    qtbot.waitUntil(lambda: layer.shown == ["a"])  # placed first: it keeps its place, the newcomer yields
+    assert [r[0] for r in layer.screen_rects()] == ["old region"]
