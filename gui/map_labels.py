@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QPointF, QTimer
-from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtGui import QFont
 
 from core.map_annotations import MapLabels
 from gui.panel_base import PanelContext
@@ -67,7 +67,8 @@ class MapLabelLayer(QObject):
         self.font = QFont()
         self.font.setPointSizeF(point_size)
         self.font.setBold(True)
-        self._metrics = QFontMetricsF(self.font)
+        self._probe = self._new_item()
+        self._sizes: dict[str, tuple[float, float]] = {}
         self._labels: MapLabels | None = None
         self._items: dict[str, pg.TextItem] = {}
         #: keys of the labels on screen now, and the level they belong to
@@ -114,8 +115,12 @@ class MapLabelLayer(QObject):
         self._show({labels.keys[i]: (labels.texts[i], labels.x[i], labels.y[i]) for i in kept})
 
     def _size(self, text: str) -> tuple[float, float]:
-        rect = self._metrics.boundingRect(text)
-        return rect.width() + 6.0, rect.height() + 2.0  # TextItem's own margins
+        """Pixel size of ``text`` drawn as a label: measured on a TextItem like the ones drawn."""
+        if text not in self._sizes:
+            self._probe.setText(text)
+            rect = self._probe.boundingRect()
+            self._sizes[text] = (rect.width(), rect.height())
+        return self._sizes[text]
 
     def _show(self, wanted: dict[str, tuple[str, float, float]]) -> None:
         for key in [k for k in self._items if k not in wanted]:
@@ -123,15 +128,19 @@ class MapLabelLayer(QObject):
         for key, (text, x, y) in wanted.items():
             item = self._items.get(key)
             if item is None:
-                item = pg.TextItem(anchor=(0.5, 0.5), color="#111", fill=pg.mkBrush(255, 255, 255, 190))
-                item.setFont(self.font)
-                item.setZValue(LABEL_Z)
+                item = self._new_item()
                 self.vb.addItem(item, ignoreBounds=True)
                 self._items[key] = item
             if item.toPlainText() != text:
                 item.setText(text)
             item.setPos(QPointF(x, y))
         self.shown = list(wanted)
+
+    def _new_item(self) -> pg.TextItem:
+        item = pg.TextItem(anchor=(0.5, 0.5), color="#111", fill=pg.mkBrush(255, 255, 255, 190))
+        item.setFont(self.font)
+        item.setZValue(LABEL_Z)
+        return item
 
     def screen_rects(self) -> list[tuple[str, float, float, float, float]]:
         """(text, x0, y0, x1, y1) in the view widget's pixels of every label on screen (for tests)."""
