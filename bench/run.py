@@ -23,7 +23,7 @@ import traceback  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
-from bench import compare_bench, encoding, export_bench, gpu, graph, languages_bench, layers_bench, lookup, measures, ray_bench, render, robustness_bench, scale, window  # noqa: E402
+from bench import clusters_bench, compare_bench, encoding, export_bench, gpu, graph, languages_bench, layers_bench, lookup, measures, ray_bench, render, robustness_bench, scale, window  # noqa: E402,E501
 from bench.common import ROOT, BenchSkipped, Figure  # noqa: E402
 
 #: name -> (runner(quick) -> figures, what it measures)
@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, tuple[Callable[[bool], list[Figure]], str]] = {
     "memory": (render.run_memory, "peak RSS with a big workspace open"),
     "lookup": (lookup.run, "neighbours of a clicked point at 1M; semantic query at 100k"),
     "compare": (compare_bench.run, "CKA and kNN overlap of two spaces at 100k"),
+    "clusters": (clusters_bench.run, "clusters + labels vs sklearn HDBSCAN + plain c-TF-IDF"),
     "ray": (ray_bench.run, "Ray engine vs in-process embed_pending; Parquet round trip"),
     "scale": (scale.run, "open a 10M x 384 workspace as a random sample"),
     "robustness": (robustness_bench.run, "truncation/quantisation agreement of 100k x 384"),

@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("-k", type=positive_int, default=10)
     analyze.add_argument("--json", action="store_true", help="print JSON (the default output)")
 
+    clusters = sub.add_parser("clusters", help="clusters of the map with keywords and per-cluster geometry as JSON")
+    clusters.add_argument("--workspace", required=True)
+    clusters.add_argument("--collection", help="collection name (default: all)")
+    clusters.add_argument("--model", default=None, help="embedding model (default: the first with vectors)")
+    clusters.add_argument("--json", action="store_true", help="print JSON (the default output)")
+
     neighbors = sub.add_parser("neighbors", help="nearest documents to a query text")
     neighbors.add_argument("--workspace", required=True)
     neighbors.add_argument("--collection")
@@ -235,7 +241,7 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
     args = parser.parse_args([a for i, a in enumerate(argv) if i not in files])
     args.files = [argv[i] for i in files]
     handlers: dict[str, Handler] = {
-        "ingest": cmd_ingest, "embed": cmd_embed, "analyze": cmd_analyze, "neighbors": cmd_neighbors, "install-desktop": cmd_install_desktop,
+        "ingest": cmd_ingest, "embed": cmd_embed, "analyze": cmd_analyze, "clusters": cmd_clusters, "neighbors": cmd_neighbors, "install-desktop": cmd_install_desktop,
         "compare": cmd_compare, "import-vectors": cmd_import_vectors, "export-set": cmd_export_set,
         "export-collection": cmd_export_collection, "import-collection": cmd_import_collection,
         "export-html": cmd_export_html, "robustness": cmd_robustness, "languages": cmd_languages, "layers": cmd_layers,
@@ -352,6 +358,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from commands.headless import analyze_workspace
 
     print(json.dumps(analyze_workspace(args.workspace, args.collection, args.model, args.k), indent=2))
+    return 0
+
+
+def cmd_clusters(args: argparse.Namespace) -> int:
+    from commands.headless import clusters_report
+
+    print(json.dumps(clusters_report(args.workspace, args.collection, args.model), indent=2, ensure_ascii=False))
     return 0
 
 

@@ -131,6 +131,28 @@ def view_report(workspace: str, collection: str | None, model: str | None,
         view.store.close()
 
 
+def clusters_report(workspace: str, collection: str | None, model: str | None) -> dict[str, Any]:
+    """Clusters of the map (the app's saved layout, else one computed and saved now) with keywords,
+    representative documents and per-cluster measures, as JSON; names users gave them in the app included."""
+    from core.result_cache import Shelf
+    from plugins.clusters.analysis import ClustersParams
+    from plugins.clusters.analysis import compute as clusters
+    from plugins.clusters.names import SHELF_NAME, names_from_arrays
+    from plugins.map.analysis import MapParams
+
+    def measure(view: WorkspaceView) -> dict[str, Any]:
+        params = ClustersParams()
+        layout = map_result(view, MapParams())
+        base = with_graph(view, params.graph_k)
+        data = AnalysisData(base.vectors, base.doc_ids, base.collection_ids, knn=base.knn, coords=layout.coords,
+                            extras={"texts": view.store.texts})
+        result = clusters(data, params, null_progress())
+        renamed = names_from_arrays(result, Shelf(view.store).get(SHELF_NAME))
+        return {"levels": result.n_levels, "status": result.status, "clusters": result.table(renamed)}
+
+    return view_report(workspace, collection, model, measure)
+
+
 def robustness_report(workspace: str, collection: str | None, model: str | None, k: int,
                       dims: tuple[int, ...], quantisations: tuple[str, ...], sample: int) -> dict[str, Any]:
     """k-NN agreement of truncated and quantised forms of the set with its float32 space, as JSON."""

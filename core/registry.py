@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "embedding_explorer.plugins"
 DISTRIBUTION = "embedding-explorer"
 #: the built-ins' dock order (pip writes entry points sorted by name); others follow by name
-BUILTIN_ORDER = ("map", "neighbours", "hubness", "anisotropy")
+BUILTIN_ORDER = ("map", "neighbours", "hubness", "anisotropy", "clusters")
 _CHECKOUT_PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 

@@ -44,3 +44,23 @@ def load_result(store: Store, plugin_id: str, data_key: str, params: Any) -> Any
         return None
     cls = resolve(str(arrays.pop(_TYPE_KEY)))
     return cls.from_arrays(arrays)
+
+
+class Shelf:
+    """Named arrays kept in a workspace (a row of ``analysis_cache`` per name): user choices
+    such as cluster names, which belong with the data rather than with the app's settings."""
+
+    PLUGIN = "shelf"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get(self, name: str) -> dict[str, np.ndarray] | None:
+        return self.store.cache_get(self.PLUGIN, name, "")
+
+    def put(self, name: str, arrays: dict[str, np.ndarray]) -> bool:
+        """Keep ``arrays`` under ``name``; False when the workspace is read-only."""
+        if self.store.read_only:
+            return False
+        self.store.cache_put(self.PLUGIN, name, "", arrays)
+        return True

@@ -42,6 +42,7 @@ class PanelContext(QObject):
     sig_search_results = Signal(object, object)  # rows, cosine similarities (best first)
     sig_request_action = Signal(str, object)  # action name ("new_collection", "export_selection", "show_table"), rows
     sig_request_derived_set = Signal(str, object)  # label, Qt-free transform(vectors) -> vectors
+    sig_annotations_changed = Signal()  # ``annotations`` changed (map labels)
 
     def __init__(self, text_lookup: TextLookup | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +57,10 @@ class PanelContext(QObject):
         self.provenance: dict[str, Any] = {}
         #: colours of category values, remembered per column (in the workspace when the window sets one)
         self.colours = CategoryColours()
+        #: map labels published by views: source -> core.map_annotations.MapLabels
+        self.annotations: dict[str, Any] = {}
+        #: named arrays kept in the workspace file (core.result_cache.Shelf); None without a workspace
+        self.shelf: Any = None
         self.sig_selection_changed.connect(self._remember_selection)
 
     def set_text_lookup(self, lookup: TextLookup | None) -> None:
@@ -98,7 +103,13 @@ class PanelContext(QObject):
         self.sig_request_selection.emit(np.asarray(rows, dtype=np.int64))
 
     def color_by(self, name: str, values: np.ndarray) -> None:
-        self.sig_request_color.emit(name, np.asarray(values, dtype=np.float32))
+        values = np.asarray(values)  # strings colour by category, numbers on a colour scale
+        self.sig_request_color.emit(name, values if values.dtype.kind in "OUS" else values.astype(np.float32))
+
+    def annotate(self, source: str, labels: Any) -> None:
+        """Publish ``labels`` (``MapLabels``, or None to withdraw) for the map to draw."""
+        self.annotations[source] = labels
+        self.sig_annotations_changed.emit()
 
     def derive_set(self, label: str, transform: Callable[[np.ndarray], np.ndarray]) -> None:
         """Ask the host to store ``transform(vectors)`` as a derived embedding set and show it."""

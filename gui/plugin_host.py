@@ -23,7 +23,7 @@ from core.plugin_api import AnalysisData, NotApplicable, PluginSpec, compute_fie
 from core.priority import lower_thread_priority
 from core.progress import Cancelled, Progress
 from core.registry import PluginRegistry
-from core.result_cache import load_result, save_result
+from core.result_cache import Shelf, load_result, save_result
 from core.store import Store
 from gui.panel_base import PanelContext, PluginPanel
 
@@ -110,6 +110,7 @@ class PluginHost(QObject):
     def set_store(self, store: Store | None) -> None:
         self._store = store
         self._knn = KnnCache(store)
+        self.context.shelf = Shelf(store) if store is not None else None
 
     def set_data(self, data: AnalysisData | None, data_key: str) -> None:
         """New rows in view: recompute every plugin."""

@@ -136,6 +136,7 @@ class Session(QObject):
             "space_model_ids": {**space_ids, model_name: model_id},
             "space_cache": SpaceCache(self.store),
             "labels": labels,  # metadata columns per row, for views that group by one (e.g. languages)
+            "texts": self.store.texts,  # doc ids -> texts, read by analyses that need the words (clusters)
         }
         data = AnalysisData(vectors=vectors, doc_ids=doc_ids, collection_ids=cols, extras=extras)
         view = LoadedView(data, data_key(model_id, doc_ids), labels, collection_ids, model_id,

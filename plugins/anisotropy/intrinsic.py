@@ -12,12 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.anisotropy import _as_float
-from core.knn import exact_knn
+from core.intrinsic_dim import neighbour_distances as _neighbour_distances
+from core.intrinsic_dim import twonn_from_distances as _twonn
 
 MAX_ROWS = 5000
 MLE_K = 20
-TWONN_DISCARD = 0.10
 
 
 @dataclass(frozen=True)
@@ -28,36 +27,6 @@ class IntrinsicDimension:
     mle: float
     n_used: int  # distinct sampled rows the estimates use
     n_duplicates: int  # sampled rows dropped as exact duplicates of another
-
-
-def _neighbour_distances(
-    X: np.ndarray, k: int, max_rows: int, random_state: int
-) -> tuple[np.ndarray, int]:
-    """Euclidean distances ``(m, k)``, ascending, from each distinct sampled row to its k nearest.
-
-    :func:`core.knn.exact_knn` computes them in float64 from float32 rows, so
-    distinct rows never read as distance zero; exact duplicates are removed first.
-    """
-    X = _as_float(X)
-    rng = np.random.default_rng(random_state)
-    rows = np.sort(rng.choice(X.shape[0], size=min(X.shape[0], max_rows), replace=False))
-    sample = np.unique(X[rows].astype(np.float32), axis=0)
-    k = min(k, sample.shape[0] - 1)
-    if k < 2:
-        raise ValueError("intrinsic dimension needs at least 3 distinct vectors")
-    graph = exact_knn(sample, k, metric="euclidean")
-    return graph.distances.astype(np.float64), rows.size - sample.shape[0]
-
-
-def _twonn(distances: np.ndarray) -> float:
-    """Fit −log(1 − F(μ)) = ID · log μ through the origin, μ = r2 / r1, top 10% discarded."""
-    mu = np.sort(distances[:, 1] / distances[:, 0])
-    m = mu.size
-    keep = int(np.floor((1 - TWONN_DISCARD) * m))
-    x = np.log(mu[:keep])
-    y = -np.log(1 - np.arange(1, keep + 1) / m)
-    denom = float(x @ x)
-    return float(x @ y) / denom if denom > 0 else float("nan")
 
 
 def _mle(distances: np.ndarray) -> float:

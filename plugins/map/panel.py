@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QLi
 
 from core.projection import pca_project
 from gui.colour_keys import ColourBar, TitledLegend
+from gui.map_labels import MapLabelLayer
 from gui.panel_base import PanelContext, PluginPanel, plain_tooltip
 from gui.scatter import ColorGroup, ScatterView, categorical_groups, continuous_groups
 from gui.search_results import SearchResults
@@ -65,6 +66,7 @@ class MapPanel(PluginPanel):
         self._results_shown = False
         self.body.addWidget(self.splitter, 1)
         self._place_status_line()
+        self.label_layer = MapLabelLayer(self.view.vb, context)  # labels other views publish (clusters)
         self._hover_label = QLabel(self.view)
         self._hover_label.setTextFormat(Qt.PlainText)
         self._hover_label.setWordWrap(True)
@@ -296,7 +298,8 @@ class MapPanel(PluginPanel):
             self._apply_selection(rows)
 
     def _on_context_request_color(self, name: str, values: np.ndarray) -> None:
-        self.measures[name] = np.asarray(values, dtype=np.float32)
+        values = np.asarray(values)
+        self.measures[name] = values if values.dtype.kind in "OUS" else values.astype(np.float32)
         self._refresh_color_box()
         self.color_box.setCurrentIndex(self.color_box.findData(f"measure:{name}"))
 
