@@ -297,8 +297,8 @@ class FigureExportDialog(QDialog):
         key = self.size_box.currentData()
         return figure_size(self.width_box.value() if key == "custom" else key)
 
-    def add_overlays(self, overlays: Mapping[str, tuple[QGraphicsItem, bool]]) -> None:
-        """One checkbox per overlay (name -> (item, ticked at first)): an unticked one stays out of the file."""
+    def add_overlays(self, overlays: Mapping[str, tuple[QGraphicsItem | Sequence[QGraphicsItem], bool]]) -> None:
+        """One checkbox per overlay (name -> (item or items, ticked at first)): an unticked one stays out of the file."""
         for name, (_, ticked) in overlays.items():
             box = QCheckBox(name)
             box.setChecked(ticked)
@@ -306,7 +306,7 @@ class FigureExportDialog(QDialog):
             self.form.insertRow(self.form.rowCount() - 1, "" if self.overlay_boxes.keys() - {name} else "Include", box)
 
     def run(self, plot_item: pg.PlotItem, default_name: str, *,
-            overlays: Mapping[str, tuple[QGraphicsItem, bool]] | None = None,
+            overlays: Mapping[str, tuple[QGraphicsItem | Sequence[QGraphicsItem], bool]] | None = None,
             data: Columns | None = None, manifest: Mapping[str, Any] | None = None) -> Path | None:
         """Show the dialog and a file chooser, then export; None if cancelled."""
         overlays = dict(overlays or {})
@@ -321,7 +321,8 @@ class FigureExportDialog(QDialog):
         path = Path(name) if Path(name).suffix.lower() == suffix else Path(name + suffix)
         QSettings().setValue(LAST_FOLDER_KEY, str(path.parent))
         included = [name for name, box in self.overlay_boxes.items() if box.isChecked()]
-        hidden = [item for name, (item, _) in overlays.items() if name not in included]
+        hidden = [part for name, (item, _) in overlays.items() if name not in included
+                  for part in (item if isinstance(item, (list, tuple)) else [item])]
         return export_figure(plot_item, path, self.figure_size(), self.dpi_box.value(),
                              self.title_edit.text().strip() or None, hidden=hidden, data=data,
                              manifest={**(manifest or {}), "overlays": included})

@@ -142,6 +142,10 @@ class MapLabelLayer(QObject):
         item.setZValue(LABEL_Z)
         return item
 
+    def items(self) -> list[pg.TextItem]:
+        """The label items on the map now (an exported figure may leave them out)."""
+        return list(self._items.values())
+
     def screen_rects(self) -> list[tuple[str, float, float, float, float]]:
         """(text, x0, y0, x1, y1) in the view widget's pixels of every label on screen (for tests)."""
         out = []

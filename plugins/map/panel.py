@@ -360,7 +360,8 @@ class MapPanel(PluginPanel):
         from gui.figure_export import FigureExportDialog
 
         dialog = FigureExportDialog(self.context.title or "Map", self)
-        path = dialog.run(self.view.plot_item, "map", overlays=self.view.overlays(), **self.figure_payload())
+        overlays = {**self.view.overlays(), "Region labels": (self.label_layer.items(), True)}
+        path = dialog.run(self.view.plot_item, "map", overlays=overlays, **self.figure_payload())
         if path is not None:
             self.show_status(f"Saved {path}")
 
@@ -377,7 +378,7 @@ class MapPanel(PluginPanel):
 
     def export_html(self, path: str | Path) -> Path:
         """Write the map as it is coloured now to one self-contained HTML page."""
-        from core.html_map import HtmlMap, write_html_map
+        from core.html_map import HtmlMap, MapLabel, write_html_map
 
         rows = np.arange(self.n_rows)
         texts = self.context.texts(rows)
@@ -387,6 +388,8 @@ class MapPanel(PluginPanel):
         return write_html_map(HtmlMap(
             xy=self.view.xy, titles=[str(t) for t in titles] if titles is not None else texts, snippets=texts,
             color_name=name, color_values=values, category_colors=colours, title=self.context.title or "Map",
+            labels=[MapLabel(float(part.x[i]), float(part.y[i]), part.texts[i], int(part.level[i]))
+                    for part in self.context.annotations.values() if part is not None for i in range(len(part))],
             manifest={"view": "map", **self.context.provenance, **self._projection_info()}), path)
 
     def figure_payload(self) -> dict:
