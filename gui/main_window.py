@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
                 slot.panel.set_params(dataclasses.replace(slot.params, **fields))
         if self.session is not None:
             self.session.set_sample_limit(new.sample_limit)
+            self.session.set_duplicate_policy(new.duplicates)
 
     # ------------------------------------------------------------------ layout
     def _build_central(self) -> None:
@@ -227,9 +228,10 @@ class MainWindow(QMainWindow):
     def attach(self, store: Store) -> None:
         """Make ``store`` the open workspace: session, encoder service, views."""
         self.detach()
-        self.session = Session(store, sample_limit=self.settings.sample_limit)
+        self.session = Session(store, sample_limit=self.settings.sample_limit, duplicates=self.settings.duplicates)
         self.session.sig_view_loaded.connect(self._on_session_view_loaded)
         self.session.sig_selection_changed.connect(self.context.sig_selection_changed)
+        self.session.sig_focus_changed.connect(self.context.sig_focus_changed)
         self.selection.attach(self.session)
         self.session.sig_load_failed.connect(self.show_message)
         self.context.set_text_lookup(self.session.texts)
@@ -410,6 +412,7 @@ class MainWindow(QMainWindow):
             self._central.setCurrentWidget(self.map_panel)
         self.host.set_data(view.data, view.key)
         self.context.sig_selection_changed.emit(self.session.selection)
+        self.context.sig_focus_changed.emit(self.session.focus)
 
     def _on_context_request_selection(self, rows) -> None:
         if self.session is not None:

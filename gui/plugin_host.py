@@ -18,6 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from core.duplicates import distinct_rows
 from core.knn_cache import KnnCache
 from core.plugin_api import AnalysisData, NotApplicable, PluginSpec, compute_fields, graph_k_for, resolve
 from core.priority import lower_thread_priority
@@ -166,14 +167,17 @@ class PluginHost(QObject):
             partial_callback=lambda result: self.sig_result.emit(spec.id, generation, result, True),
         )
         try:
+            distinct = distinct_rows(data)  # the duplicate policy: the graph joins distinct texts
+            key = distinct.cache_key(key)
             cached = load_result(self._store, spec.id, key, params) if self._store is not None and use_cache else None
             if cached is not None:
                 self.sig_result.emit(spec.id, generation, cached, False)
                 return
             k = graph_k_for(spec, params)
-            if k is not None and data.n > 1:
+            if k is not None and distinct.m > 1:
                 progress(0, 0, "Finding nearest neighbours…")
-                data = dataclasses.replace(data, knn=self._knn.get(key, data.vectors, self._graph_k(k, data.n), progress=progress))
+                graph = self._knn.get(key, distinct.restrict(data.vectors), self._graph_k(k, distinct.m), progress=progress)
+                data = dataclasses.replace(data, knn=distinct.expand_graph(graph))
             result = spec.resolve_compute()(data, params, progress)
             progress.check()
             if self._store is not None:
