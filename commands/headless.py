@@ -9,6 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from core.compare import SpaceCache, aligned_vectors
+from core.doc_fields import DOC_ID, metadata_rows, split_fields
 from core.knn_cache import KnnCache
 from core.plugin_api import AnalysisData
 from core.progress import null_progress
@@ -196,7 +197,11 @@ def layers_report(workspace: str, collection: str | None, model: str | None, sam
 def neighbours_of_query(
     workspace: str, query: str, collection: str | None = None, model: str | None = None, k: int = 10
 ) -> list[dict[str, Any]]:
-    """The ``k`` documents nearest to ``query``, encoded with the set's own model."""
+    """The ``k`` documents nearest to ``query``, encoded with the set's own model.
+
+    Each hit: rank, similarity, ``_doc_id`` (the workspace's id), collection, text, and
+    ``metadata``: the input columns under their own names (an input ``id`` among them).
+    """
     from core.encoder import load_encoder
     from core.knn import query_knn
 
@@ -206,10 +211,11 @@ def neighbours_of_query(
         rows, distances = query_knn(view.data.vectors, vector, min(k, view.data.n))
         doc_ids = view.data.doc_ids[rows[0]]
         table = view.store.document_table(doc_ids)
+        (_, collection, text), _ = split_fields(table)
         return [
-            {"rank": r + 1, "similarity": float(1.0 - distances[0][r]), "id": int(doc_ids[r]),
-             "collection": table["collection"][r], "text": table["text"][r]}
-            for r in range(len(doc_ids))
+            {"rank": r + 1, "similarity": float(1.0 - distances[0][r]), DOC_ID: int(doc_ids[r]),
+             "collection": table[collection][r], "text": table[text][r], "metadata": meta}
+            for r, meta in enumerate(metadata_rows(table))
         ]
     finally:
         view.store.close()

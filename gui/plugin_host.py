@@ -57,6 +57,7 @@ class PluginHost(QObject):
     sig_failed = Signal(str, int, str, bool)  # plugin id, generation, message, not applicable (a note, no error)
     sig_status = Signal(str, int, str)  # plugin id, generation, message
     sig_layout_changed = Signal(object)  # coords (n, 2) from a layout-producing plugin
+    sig_result_shown = Signal(str, object)  # plugin id, its finished result (for window-level views such as the card)
 
     def __init__(self, registry: PluginRegistry, context: PanelContext, max_workers: int = 2) -> None:
         super().__init__()
@@ -217,6 +218,8 @@ class PluginHost(QObject):
         if slot.panel is not None:
             slot.panel.show_status("" if not partial else "Preview — refining…")
             slot.panel.show_result(result)
+        if not partial:
+            self.sig_result_shown.emit(plugin_id, result)
 
     def _on_worker_failed(self, plugin_id: str, generation: int, message: str, not_applicable: bool) -> None:
         slot = self._current(plugin_id, generation)
