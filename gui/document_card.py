@@ -104,7 +104,9 @@ class DocumentCard(QWidget):
         layout.addWidget(self.heading)
         layout.addWidget(self.note)
         layout.addWidget(split, 1)
-        self.shortcuts = [self._shortcut("Alt+Left", self.go_back), self._shortcut("Alt+Right", self.go_forward)]
+        #: Back and Forward, with their keys, for the window's menu (they work wherever the keyboard focus is)
+        self.shortcuts = [self._shortcut("&Back to the document read before", "Alt+Left", self.go_back),
+                          self._shortcut("&Forward to the next document read", "Alt+Right", self.go_forward)]
         self._show(None)
 
     def _nav_button(self, arrow: Qt.ArrowType, tip: str, slot: Callable[[], None]) -> QToolButton:
@@ -114,9 +116,9 @@ class DocumentCard(QWidget):
         button.clicked.connect(slot)
         return button
 
-    def _shortcut(self, keys: str, slot: Callable[[], None]) -> QAction:
+    def _shortcut(self, text: str, keys: str, slot: Callable[[], None]) -> QAction:
         """A window-wide shortcut (it works while the map has the keyboard focus)."""
-        action = QAction(self)
+        action = QAction(text, self)
         action.setShortcut(QKeySequence(keys))
         action.setShortcutContext(Qt.WindowShortcut)
         action.triggered.connect(slot)
@@ -135,7 +137,9 @@ class DocumentCard(QWidget):
         self.refresh_view()
 
     def refresh_view(self) -> None:
-        """New rows in view: offer their columns as titles and show the focus again."""
+        """New rows in view: offer their columns as titles and show the focus again (its lists
+        once the neighbours view has answered for these rows)."""
+        self.neighbours = None
         view = self.session.view if self.session is not None else None
         labels = view.labels if view is not None else {}
         choices = list(labels)
@@ -232,15 +236,22 @@ class DocumentCard(QWidget):
         if chosen > 1:
             parts.append(f"{chosen:,} selected — " + ("showing the one clicked last" if self.row is not None
                                                        else "click one to read it"))
-        if self.row is not None and self.neighbours is not None:
-            copies = int(self.neighbours.copies(np.array([self.row]))[0])
+        lists = self._lists()
+        if self.row is not None and lists is not None:
+            copies = int(lists.copies(np.array([self.row]))[0])
             if copies > 1:
                 parts.append(f"this exact text appears {copies} times (listed once)")
         return " · ".join(parts)
 
-    def _show_lists(self, row: int) -> None:
+    def _lists(self) -> NeighbourLists | None:
+        """The neighbours view's result when it covers the rows in view (a new view waits for its own)."""
+        view = self.session.view if self.session is not None else None
         result = self.neighbours
-        if result is None or result.graph.n != self.session.view.data.n:
+        return result if result is not None and view is not None and result.graph.n == view.data.n else None
+
+    def _show_lists(self, row: int) -> None:
+        result = self._lists()
+        if result is None:
             self.nbr_table.setRowCount(0)
             self.rev_table.setRowCount(0)
             self.rev_title.setText("Who has it as a neighbour (computing…)")
@@ -249,9 +260,9 @@ class DocumentCard(QWidget):
         back, ranks = result.reverse(row)
         names = self.titles(np.concatenate([nbrs, back]))
         copies = result.copies(np.concatenate([nbrs, back]))
-        fill_table(self.nbr_table, [[table_item(name, int(r)), table_item(float(sim)), table_item(int(c))]
+        fill_table(self.nbr_table, [[table_item(name, int(r)), table_item(float(sim)), _copies_item(int(c))]
                                     for name, r, sim, c in zip(names, nbrs, result.similarity[row], copies)])
-        fill_table(self.rev_table, [[table_item(name, int(r)), table_item(int(rank) + 1), table_item(int(c))]
+        fill_table(self.rev_table, [[table_item(name, int(r)), table_item(int(rank) + 1), _copies_item(int(c))]
                                     for name, r, rank, c in zip(names[nbrs.size:], back, ranks, copies[nbrs.size:])])
         self.rev_title.setText(f"Who has it as a neighbour: N_{result.graph.k} = {back.size}")
 
@@ -281,3 +292,8 @@ def _plain(value: Any) -> str:
     if isinstance(value, float):
         return "" if value != value else str(int(value)) if value.is_integer() else f"{value:g}"
     return str(value)
+
+
+def _copies_item(copies: int):
+    """"×3" for a text held by three documents; empty for a text of its own."""
+    return table_item(f"×{copies}" if copies > 1 else "")

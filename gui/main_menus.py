@@ -93,6 +93,9 @@ def build_menus(window: QMainWindow, src: MenuSources) -> None:
         view_menu.addAction(action)
         src.named_actions[f"toggle_{name}"] = action
 
+    view_menu.addSeparator()
+    view_menu.addActions(window.card.shortcuts)
+
     help_menu = bar.addMenu("&Help")
     add(help_menu, "&User guide", QKeySequence.HelpContents, lambda: show_guide(window), "guide")
     add(help_menu, "&Keyboard shortcuts", "Ctrl+/", lambda: show_shortcuts(window), "shortcuts")

@@ -169,8 +169,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget("Document", self)
         dock.setObjectName("dock-document")
         dock.setWidget(self.card)
-        self.addDockWidget(Qt.RightDockWidgetArea, dock)  # first on the right: the views go below it
-        self.docks["document"] = dock
+        card_dock = dock
         tab_with: dict[str, QDockWidget] = {}
         for slot, error in self.host.create_panels():
             spec = slot.spec
@@ -191,6 +190,12 @@ class MainWindow(QMainWindow):
             self.docks[spec.id] = dock
         for first in tab_with.values():
             first.raise_()
+        if "right" in tab_with:  # the card is a tab beside the views on the right, in front: full height to read
+            self.tabifyDockWidget(tab_with["right"], card_dock)
+        else:
+            self.addDockWidget(Qt.RightDockWidgetArea, card_dock)
+        card_dock.raise_()
+        self.docks["document"] = card_dock  # after the views: their Alt+number keys stay as they were
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()

@@ -103,3 +103,23 @@ def test_keep_policy_counts_every_row():
     assert result.occurrence.tolist() == expected.tolist()
     lists = neighbours(data, NeighboursParams(k=K)).graph.indices
     assert any(texts[row] in [texts[r] for r in lists[row]] for row in range(data.n))  # copies are neighbours
+
+
+def test_compare_counts_each_text_once_and_copies_share_their_overlap():
+    from plugins.compare.analysis import CompareParams
+    from plugins.compare.analysis import compute as compare
+
+    data, texts = corpus_with_copies()
+    other = data.vectors @ np.random.default_rng(3).standard_normal((24, 16)).astype(np.float32)
+    spaces = AnalysisData(data.vectors, data.doc_ids, collection_ids=(np.arange(data.n) % 2).astype(np.int64),
+                          extras={**data.extras, "spaces": {"b": other}})
+    result = compare(spaces, CompareParams(k=K, layout="pca"), null_progress())
+    pair = result.pair
+    assert pair.n == 80 and len({texts[r] for r in pair.rows}) == 80
+    for row, listed in zip(pair.rows, pair.knn_a):
+        assert texts[row] not in [texts[r] for r in listed]
+    overlap = pair.overlap_by_row()
+    assert np.isfinite(overlap).all()
+    copies = [i for i, t in enumerate(texts) if t == "abstract 50"]
+    assert len(set(overlap[copies].tolist())) == 1
+    assert result.collections.sizes.sum() == 80  # the collection comparison counts texts too
