@@ -173,7 +173,8 @@ def test_panel_follows_selection_and_emits(qtbot) -> None:
     panel = NeighboursPanel.preview()
     qtbot.addWidget(panel)
     context = panel.context
-    context.sig_selection_changed.emit(np.array([7, 8]))  # a lasso: no document in focus yet
+    context.sig_selection_changed.emit(np.array([7, 8]))  # a lasso: no document in focus (as the session says)
+    context.sig_focus_changed.emit(None)
     assert panel.neighbours.rowCount() == 0 and panel.source.text().startswith("2 selected — click one")
     with qtbot.waitSignal(context.sig_request_links) as links:
         context.sig_focus_changed.emit(8)  # then a click on one of them
