@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
         build_menus(self, MenuSources(
             self.workspace, self.import_dialog, self.import_folder_dialog, self.export_view, self.focus_search,
             self.show_settings, self.host.slots, self.selection, self.embedding_sets, self.docks, self.registry,
-            lambda: self.model_name, self.named_actions))
+            lambda: self.model_name, self.named_actions, tuple(self.card.shortcuts)))
         self._wire_context()
         self._wire_helpers()
         self.prefs.follow_panels(self.host.slots)
