@@ -18,7 +18,7 @@ and expand their per-row outputs. Texts are told apart by content hash
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -39,20 +39,19 @@ class DistinctRows:
 
     ``first`` (m,): ascending row of each distinct text's first copy;
     ``group`` (n,): index into ``first`` of the text each row holds;
-    ``counts`` (m,): copies of each distinct text; ``folded``: whether
-    measures run on the m distinct texts (policy "fold") or on all n rows.
+    ``counts`` (m,): copies of each distinct text. Under policy "keep", or
+    without copies, every row is its own point (:attr:`trivial`).
     """
 
     first: np.ndarray
     group: np.ndarray
     counts: np.ndarray
-    folded: bool
 
     @classmethod
     def identity(cls, n: int) -> DistinctRows:
         """Every row its own text (policy "keep", or nothing to fold)."""
         rows = np.arange(n, dtype=np.int64)
-        return cls(rows, rows, np.ones(n, dtype=np.int64), False)
+        return cls(rows, rows, np.ones(n, dtype=np.int64))
 
     @classmethod
     def of_keys(cls, keys: np.ndarray | None, n: int, policy: str = DEFAULT_POLICY) -> DistinctRows:
@@ -70,8 +69,7 @@ class DistinctRows:
         rank[order] = np.arange(order.size)
         if order.size == n:
             return cls.identity(n)
-        return cls(first[order].astype(np.int64), rank[group.ravel()].astype(np.int64),
-                   counts[order].astype(np.int64), True)
+        return cls(first[order].astype(np.int64), rank[group.ravel()].astype(np.int64), counts[order].astype(np.int64))
 
     @property
     def n(self) -> int:
@@ -91,10 +89,6 @@ class DistinctRows:
     def copies(self, rows: np.ndarray | int) -> np.ndarray:
         """Copies of the text each of ``rows`` holds (itself included; 1 when nothing is folded)."""
         return self.counts[self.group[np.asarray(rows, dtype=np.int64)]]
-
-    def copies_of(self, row: int) -> np.ndarray:
-        """Every row holding the same text as ``row`` (ascending, ``row`` included)."""
-        return np.flatnonzero(self.group == self.group[int(row)])
 
     def restrict(self, values: np.ndarray) -> np.ndarray:
         """Per-row ``values`` (n, …) reduced to one per point (m, …)."""
@@ -158,3 +152,15 @@ def distinct_rows(data: AnalysisData) -> DistinctRows:
     if isinstance(known, DistinctRows) and known.n == data.n:
         return known
     return DistinctRows.of_keys(data.extras.get(HASHES_KEY), data.n, data.extras.get(POLICY_KEY, DEFAULT_POLICY))
+
+
+def shared_graph(data: AnalysisData, key: str, k: int, build: Callable[..., KnnGraph], **kwargs: Any) -> KnnGraph:
+    """The shared kNN graph of ``data`` under its duplicate policy, one list per row.
+
+    ``build(key, vectors, k, **kwargs)`` (a ``KnnCache.get``) makes the graph of the
+    points (the distinct texts when folded; ``key`` from :meth:`DistinctRows.cache_key`);
+    every row then gets its text's list. ``k`` is capped at the points less one.
+    """
+    distinct = distinct_rows(data)
+    graph = build(key, distinct.restrict(data.vectors), min(k, distinct.m - 1), **kwargs)
+    return distinct.expand_graph(graph)

@@ -18,7 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from core.duplicates import distinct_rows
+from core.duplicates import distinct_rows, shared_graph
 from core.knn_cache import KnnCache
 from core.plugin_api import AnalysisData, NotApplicable, PluginSpec, compute_fields, graph_k_for, resolve
 from core.priority import lower_thread_priority
@@ -177,8 +177,8 @@ class PluginHost(QObject):
             k = graph_k_for(spec, params)
             if k is not None and distinct.m > 1:
                 progress(0, 0, "Finding nearest neighbours…")
-                graph = self._knn.get(key, distinct.restrict(data.vectors), self._graph_k(k, distinct.m), progress=progress)
-                data = dataclasses.replace(data, knn=distinct.expand_graph(graph))
+                graph = shared_graph(data, key, self._graph_k(k, distinct.m), self._knn.get, progress=progress)
+                data = dataclasses.replace(data, knn=graph)
             result = spec.resolve_compute()(data, params, progress)
             progress.check()
             if self._store is not None:

@@ -48,7 +48,7 @@ def test_distinct_rows_groups_by_hash_in_row_order():
     keys = np.array([b"b", b"a", b"b", b"c", b"a"], dtype="S32")
     rows = DistinctRows.of_keys(keys, 5)
     assert rows.first.tolist() == [0, 1, 3] and rows.group.tolist() == [0, 1, 0, 2, 1]
-    assert rows.counts.tolist() == [2, 2, 1] and rows.copies_of(4).tolist() == [1, 4]
+    assert rows.counts.tolist() == [2, 2, 1] and rows.copies(np.array([4, 3])).tolist() == [2, 1]
     assert rows.expand(np.array([7, 8, 9])).tolist() == [7, 8, 7, 9, 8]
     assert DistinctRows.of_keys(keys, 5, "keep").trivial
     with pytest.raises(ValueError, match="policy"):
@@ -123,3 +123,14 @@ def test_compare_counts_each_text_once_and_copies_share_their_overlap():
     copies = [i for i, t in enumerate(texts) if t == "abstract 50"]
     assert len(set(overlap[copies].tolist())) == 1
     assert result.collections.sizes.sum() == 80  # the collection comparison counts texts too
+
+
+def test_robustness_evaluates_each_text_once_and_copies_share_their_agreement():
+    from plugins.robustness.analysis import RobustnessParams
+    from plugins.robustness.analysis import compute as robustness
+
+    data, texts = corpus_with_copies()
+    result = robustness(data, RobustnessParams(k=K, dims=(16, 8)), null_progress())
+    assert result.rows.size == len({texts[r] for r in result.rows}) == 80
+    copies = [i for i, t in enumerate(texts) if t == "abstract 3"]
+    assert np.unique(result.per_row[:, copies], axis=1).shape[1] == 1
