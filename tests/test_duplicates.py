@@ -134,3 +134,13 @@ def test_robustness_evaluates_each_text_once_and_copies_share_their_agreement():
     assert result.rows.size == len({texts[r] for r in result.rows}) == 80
     copies = [i for i, t in enumerate(texts) if t == "abstract 3"]
     assert np.unique(result.per_row[:, copies], axis=1).shape[1] == 1
+
+
+def test_languages_count_each_text_once():
+    from plugins.languages.analysis import LanguagesParams
+    from plugins.languages.analysis import compute as languages
+
+    data, texts = corpus_with_copies()
+    lang = np.array(["en" if int(t.split()[1]) % 2 else "de" for t in texts])
+    data = AnalysisData(data.vectors, data.doc_ids, extras={**data.extras, "labels": {"lang": lang}})
+    assert languages(data, LanguagesParams(column="lang"), null_progress()).counts.sum() == 80
