@@ -130,13 +130,15 @@ def click(workdir: str, n: int, clicks: int) -> dict[str, Any]:
         graph = synthetic_graph(n, GRAPH_K)
         # vectors are not needed: the graph is given and hashes stand in for exact duplicates
         data = AnalysisData(vectors=np.zeros((n, 0), np.float32), doc_ids=doc_ids, collection_ids=cols, knn=graph,
-                            extras={"hashes": store.hashes(doc_ids), "collection_names": names})
+                            extras={"hashes": store.hashes(doc_ids), "collection_names": names,
+                                    "duplicates": "keep"})  # the synthetic graph joins rows, not texts
         view = session.adopt((0, LoadedView(data, data_key(0, doc_ids), {}, tuple(names), 0)))
         if view is None:
             raise BenchError("the session refused the view")
         context = PanelContext()  # wired as MainWindow wires it
         context.set_text_lookup(session.texts)
         session.sig_selection_changed.connect(context.sig_selection_changed)
+        session.sig_focus_changed.connect(context.sig_focus_changed)
         params = NeighboursParams(k=GRAPH_K)
         compute_s, result = timed(lambda: compute(data, params))
         panel = NeighboursPanel(context, params)

@@ -9,6 +9,8 @@ from typing import Any, Callable
 import numpy as np
 
 from core.compare import SpaceCache, aligned_vectors
+from core.doc_fields import DOC_ID, metadata_rows, split_fields
+from core.duplicates import HASHES_KEY, distinct_rows, shared_graph
 from core.knn_cache import KnnCache
 from core.plugin_api import AnalysisData
 from core.progress import null_progress
@@ -52,14 +54,18 @@ def load_view(workspace: str, collection: str | None = None, model: str | None =
         raise LookupError("nothing is embedded there yet" + (f" with model {model!r}" if model else ""))
     model_id, model_name = sets[0].model_id, sets[0].model_name
     doc_ids, cols, vectors = store.load_vectors(ids, model_id)
-    data = AnalysisData(vectors=vectors, doc_ids=doc_ids, collection_ids=cols)
-    return WorkspaceView(store, data, data_key(model_id, doc_ids), [c.name for c in collections], model_name, store.labels(doc_ids))
+    # content hashes: the views fold exact duplicate texts as the window does (core.duplicates)
+    data = AnalysisData(vectors=vectors, doc_ids=doc_ids, collection_ids=cols,
+                        extras={HASHES_KEY: store.hashes(doc_ids, raw=True)})
+    key = distinct_rows(data).cache_key(data_key(model_id, doc_ids))
+    return WorkspaceView(store, data, key, [c.name for c in collections], model_name, store.labels(doc_ids))
 
 
 def with_graph(view: WorkspaceView, k: int) -> AnalysisData:
     """The view's data with the shared kNN graph (cached in the workspace)."""
-    graph = KnnCache(view.store).get(view.key, view.data.vectors, k)
-    return AnalysisData(view.data.vectors, view.data.doc_ids, view.data.collection_ids, knn=graph)
+    graph = shared_graph(view.data, view.key, k, KnnCache(view.store).get)
+    return AnalysisData(view.data.vectors, view.data.doc_ids, view.data.collection_ids, knn=graph,
+                        extras=view.data.extras)
 
 
 def map_result(view: WorkspaceView, params: Any) -> Any:
@@ -113,7 +119,8 @@ def analyze_workspace(workspace: str, collection: str | None, model: str | None,
         params = HubnessParams(k=k)
         data = with_graph(view, params.graph_k)
         hub = hubness(data, params, null_progress())
-        out: dict[str, Any] = {"n": data.n, "dim": int(data.vectors.shape[1]), "model": view.model_name}
+        out: dict[str, Any] = {"n": data.n, "n_distinct_texts": int(hub.points.size), "duplicates": "fold",
+                               "dim": int(data.vectors.shape[1]), "model": view.model_name}
         out["hubness"] = {**hub.measures.as_dict(), "reduced": {m: v.as_dict() for m, v in hub.method_measures.items()}}
         out.update(anisotropy(data, AnisotropyParams(), null_progress()).as_dict())
         return out
@@ -196,7 +203,11 @@ def layers_report(workspace: str, collection: str | None, model: str | None, sam
 def neighbours_of_query(
     workspace: str, query: str, collection: str | None = None, model: str | None = None, k: int = 10
 ) -> list[dict[str, Any]]:
-    """The ``k`` documents nearest to ``query``, encoded with the set's own model."""
+    """The ``k`` documents nearest to ``query``, encoded with the set's own model.
+
+    Each hit: rank, similarity, ``_doc_id`` (the workspace's id), collection, text, and
+    ``metadata``: the input columns under their own names (an input ``id`` among them).
+    """
     from core.encoder import load_encoder
     from core.knn import query_knn
 
@@ -206,10 +217,11 @@ def neighbours_of_query(
         rows, distances = query_knn(view.data.vectors, vector, min(k, view.data.n))
         doc_ids = view.data.doc_ids[rows[0]]
         table = view.store.document_table(doc_ids)
+        (_, collection, text), _ = split_fields(table)
         return [
-            {"rank": r + 1, "similarity": float(1.0 - distances[0][r]), "id": int(doc_ids[r]),
-             "collection": table["collection"][r], "text": table["text"][r]}
-            for r in range(len(doc_ids))
+            {"rank": r + 1, "similarity": float(1.0 - distances[0][r]), DOC_ID: int(doc_ids[r]),
+             "collection": table[collection][r], "text": table[text][r], "metadata": meta}
+            for r, meta in enumerate(metadata_rows(table))
         ]
     finally:
         view.store.close()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from core.duplicates import DEFAULT_POLICY, POLICIES
 from core.encoder import AUTO_BATCH, CPU_BATCH_SIZE, DEFAULT_MODEL
 from core.plugin_api import params_from_fields
 
@@ -41,6 +42,8 @@ class Settings:
     umap_min_dist: float = 0.1
     sample_limit: int = DEFAULT_SAMPLE_LIMIT
     theme: str = "system"
+    #: exact duplicate texts: "fold" (measures on distinct texts) or "keep" (every row a point)
+    duplicates: str = DEFAULT_POLICY
     recent_workspaces: tuple[str, ...] = ()
     #: plugin id -> the fields of its params dataclass, as JSON values
     plugin_params: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -89,6 +92,7 @@ _VALID: dict[str, Callable[[Any], bool]] = {
     "umap_min_dist": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0,
     "sample_limit": _check_int(1),
     "theme": lambda v: v in THEMES,
+    "duplicates": lambda v: v in POLICIES,
     "recent_workspaces": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
     "plugin_params": lambda v: isinstance(v, dict) and all(isinstance(p, dict) for p in v.values()),
     "allow_download": lambda v: isinstance(v, bool),

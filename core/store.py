@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.doc_fields import app_fields
 from core.ingest_types import MORE_FIELDS
 from core.workspace_file import CATALOG, WorkspaceError, WorkspaceFullError, open_workspace, schema_version
 
@@ -152,6 +153,17 @@ class Store:
                 raise
             finally:
                 self._local.in_transaction = False
+
+    # ------------------------------------------------------------------ preferences
+    def preference(self, key: str) -> str | None:
+        """A choice remembered with this workspace (e.g. its title column), or None."""
+        rows = self._cur().execute("SELECT value FROM meta WHERE key = ?", [f"pref:{key}"]).fetchall()
+        return str(rows[0][0]) if rows else None
+
+    def set_preference(self, key: str, value: str) -> None:
+        """Remember ``value`` with this workspace (nothing happens when it is open read-only)."""
+        if not self.read_only:
+            self._write(lambda cur: cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"pref:{key}", value]))
 
     # ------------------------------------------------------------------ collections
     def collections(self) -> list[CollectionInfo]:
@@ -315,7 +327,12 @@ class Store:
         return np.array([r[0] for r in rows], dtype=np.int64)
 
     def document_table(self, doc_ids: np.ndarray) -> dict[str, list]:
-        """Texts, collection names and metadata of ``doc_ids`` as columns, in the order given."""
+        """Internal id, collection name, text and every metadata column of ``doc_ids``, in the order given.
+
+        The first three columns are the app's (``core.doc_fields.app_fields``: ``_doc_id``,
+        ``collection``, ``text`` unless an input column has that name); the input columns
+        follow under their own names, verbatim.
+        """
         ids = np.asarray(doc_ids, dtype=np.int64)
         table = self._select_by_ids(
             "SELECT d.id, c.name AS collection, d.text, d.meta FROM documents d JOIN collections c ON c.id = d.collection_id",
@@ -324,20 +341,23 @@ class Store:
         ).to_pydict()
         order = {int(i): k for k, i in enumerate(table["id"])}
         picks = [order[int(i)] for i in ids if int(i) in order]
-        columns: dict[str, list] = {
-            "id": [table["id"][k] for k in picks],
-            "collection": [table["collection"][k] for k in picks],
-            "text": [table["text"][k] for k in picks],
-        }
         metas = [json.loads(table["meta"][k]) if table["meta"][k] else {} for k in picks]
-        for key in sorted({key for m in metas for key in m}):
-            columns.setdefault(key, [m.get(key) for m in metas])
+        keys = sorted({key for m in metas for key in m})
+        doc_id, collection, text = app_fields(keys)
+        columns: dict[str, list] = {
+            doc_id: [table["id"][k] for k in picks],
+            collection: [table["collection"][k] for k in picks],
+            text: [table["text"][k] for k in picks],
+        }
+        for key in keys:
+            columns[key] = [m.get(key) for m in metas]
         return columns
 
     def labels(self, doc_ids: np.ndarray) -> dict[str, np.ndarray]:
         """Per-document metadata columns for colouring, in the order given.
 
-        "collection" (its name), then each metadata key, sorted: a key whose present
+        "collection" (its name; "_collection" when an input column is called "collection"),
+        then each metadata key verbatim, sorted: a key whose present
         values are all JSON numbers becomes float64 (NaN where absent); any other a
         string array ("" where absent; non-strings in their JSON spelling). Parsed
         by DuckDB and turned into categories once, so a million rows take ~1 s and
@@ -349,7 +369,7 @@ class Store:
                 f"""SELECT e.key, bool_and(e.type IN {_NUMERIC_JSON}) FILTER (WHERE e.type <> 'NULL')
                     FROM {source}, json_each(d.meta) e GROUP BY e.key ORDER BY e.key"""
             ).fetchall()
-            kinds = [(key, bool(numeric)) for key, numeric in kinds if key not in ("id", "collection", "text")]
+            kinds = [(key, bool(numeric)) for key, numeric in kinds]
             select, params = ["c.name"], []
             for key, numeric in kinds:
                 select.append("TRY_CAST(json_extract(d.meta, ?) AS DOUBLE)" if numeric
@@ -360,7 +380,7 @@ class Store:
                     ORDER BY w.pos""",
                 params=params,
             ).to_arrow_table()
-        out = {"collection": _categorical(table.column(0))}
+        out = {app_fields([key for key, _ in kinds])[1]: _categorical(table.column(0))}
         for i, (key, numeric) in enumerate(kinds, start=1):
             column = table.column(i)
             out[key] = column.to_numpy().astype(np.float64) if numeric else _categorical(column)

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
+from core.doc_fields import split_fields
 from core.store import Store, text_sha256
 
 VECTOR_COLUMNS = ("vector", "embedding", "embeddings", "vectors")
@@ -369,14 +370,15 @@ def import_vectors(
 def export_set(store: Store, collection_ids: Sequence[int], model_id: int, path: str | Path) -> int:
     """Write the embedded documents of ``collection_ids`` under ``model_id`` to Parquet.
 
-    Columns: id, collection, text, metadata (JSON object), vector (list of
-    float32, exactly as stored). Returns the number of rows written.
+    Columns: id (the workspace's), collection, text, metadata (a JSON object of
+    the input columns, each under its own name: an input ``id`` is kept there),
+    vector (list of float32, exactly as stored). Returns the number of rows written.
     """
     import pyarrow.parquet as pq
 
     doc_ids, _, vectors = store.load_vectors(list(collection_ids), model_id)
     columns = store.document_table(doc_ids)
-    meta_keys = [key for key in columns if key not in ("id", "collection", "text")]
+    (doc_id, collection, text), meta_keys = split_fields(columns)
     metadata = [
         json.dumps({key: columns[key][i] for key in meta_keys if columns[key][i] is not None}, ensure_ascii=False)
         for i in range(len(doc_ids))
@@ -384,9 +386,9 @@ def export_set(store: Store, collection_ids: Sequence[int], model_id: int, path:
     n, d = vectors.shape if len(doc_ids) else (0, 0)
     offsets = pa.array(np.arange(0, n * d + 1, max(d, 1), dtype=np.int32)[: n + 1])
     table = pa.table({
-        "id": pa.array(np.asarray(columns["id"], dtype=np.int64)),
-        "collection": pa.array(columns["collection"], type=pa.string()),
-        "text": pa.array(columns["text"], type=pa.string()),
+        "id": pa.array(np.asarray(columns[doc_id], dtype=np.int64)),
+        "collection": pa.array(columns[collection], type=pa.string()),
+        "text": pa.array(columns[text], type=pa.string()),
         "metadata": pa.array(metadata, type=pa.string()),
         "vector": pa.ListArray.from_arrays(offsets, pa.array(vectors.ravel(), type=pa.float32())),
     })

@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
+from core.doc_fields import metadata_rows, split_fields
 from core.store import Store
 from core.workspace_file import WorkspaceError, sql_string
 from gui.embedding_set_actions import EmbeddingSetActions
@@ -53,12 +54,9 @@ def merge_collections(store: Store, collection_ids: Sequence[int], name: str) ->
         ids = collection_doc_ids(store, collection_id)
         for start in range(0, len(ids), CHUNK):
             columns = store.document_table(ids[start : start + CHUNK])
-            extra = [k for k in columns if k not in ("id", "text", "collection")]
-            metas = [
-                {k: columns[k][i] for k in extra if columns[k][i] is not None} | {"from_collection": columns["collection"][i]}
-                for i in range(len(columns["text"]))
-            ]
-            store.add_documents(merged, columns["text"], metas, source="merge")
+            (_, collection, text), _ = split_fields(columns)
+            metas = [meta | {"from_collection": columns[collection][i]} for i, meta in enumerate(metadata_rows(columns))]
+            store.add_documents(merged, columns[text], metas, source="merge")
     models = [{s.model_id for s in store.embedding_sets(c)} for c in collection_ids]
     for model_id in sorted(set.intersection(*models)) if models else ():
         store.add_embedding_set(merged, model_id)

@@ -31,7 +31,11 @@ GUIDE = (
      "beside the map (click one to select it); with By meaning the query is embedded and its nearest documents "
      "are listed. Ctrl+R recomputes the layout afresh. Right-click a selection to see it as a table, export it or "
      "make a new collection of it."),
-    ("Views", "Neighbours lists the selected document's nearest neighbours and who has it as a neighbour. "
+    ("Document card", "Click a point, a search hit, a hub or a neighbour and the Document panel shows it: "
+     "its title, full text, every field, its neighbours and who has it as a neighbour, listed by title. Click "
+     "one to move there; Alt+Left and Alt+Right go back and forward. The Title column box picks what names a "
+     "document (remembered with the workspace). Exact copies of a text are listed once, with their count."),
+    ("Views", "Neighbours lists the focused document's nearest neighbours and who has it as a neighbour. "
      "Hubness shows how unevenly documents occur in each other's neighbour lists, and Anisotropy how much the "
      "vectors crowd into a narrow cone. Hover over a number for what it means and where it comes from. "
      "Alt+1 … Alt+9 show or hide the panels; File → Export view (Ctrl+E for the map) writes a figure, its data "

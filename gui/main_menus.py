@@ -35,6 +35,7 @@ class MenuSources:
     registry: PluginRegistry
     model_name: Callable[[], str]
     named_actions: dict[str, QAction]  # filled here
+    view_actions: tuple[QAction, ...] = ()  # more View-menu entries (the document card's Back and Forward)
 
 
 def build_menus(window: QMainWindow, src: MenuSources) -> None:
@@ -92,6 +93,9 @@ def build_menus(window: QMainWindow, src: MenuSources) -> None:
             action.setShortcut(QKeySequence(f"Alt+{number}"))
         view_menu.addAction(action)
         src.named_actions[f"toggle_{name}"] = action
+
+    view_menu.addSeparator()
+    view_menu.addActions(list(src.view_actions))
 
     help_menu = bar.addMenu("&Help")
     add(help_menu, "&User guide", QKeySequence.HelpContents, lambda: show_guide(window), "guide")

@@ -30,6 +30,7 @@ from core.settings import Settings, settings_overrides
 from core.store import Store
 from gui.collection_actions import CollectionActions
 from gui.collections_panel import CollectionsPanel
+from gui.document_card import DocumentCard
 from gui.embedding_set_actions import EmbeddingSetActions
 from gui.encoder_service import DeriveJob, EmbedJob, EncoderService, ImportJob, ResumeJob
 from gui.error_dialog import ErrorReporter
@@ -42,7 +43,7 @@ from gui.selection_history import SelectionCommands
 from gui.settings_dialog import WindowSettings
 from gui.shown_text import capped
 from gui.session import Session
-from gui.workspace import WorkspaceController, settings_path
+from gui.workspace import WorkspaceController, demo_ids, settings_path
 
 DOCK_AREAS = {"right": Qt.RightDockWidgetArea, "left": Qt.LeftDockWidgetArea, "bottom": Qt.BottomDockWidgetArea}
 DROP_HINT = "Drop text files or folders here\n\n" + FORMATS
@@ -87,7 +88,7 @@ class MainWindow(QMainWindow):
         build_menus(self, MenuSources(
             self.workspace, self.import_dialog, self.import_folder_dialog, self.export_view, self.focus_search,
             self.show_settings, self.host.slots, self.selection, self.embedding_sets, self.docks, self.registry,
-            lambda: self.model_name, self.named_actions))
+            lambda: self.model_name, self.named_actions, tuple(self.card.shortcuts)))
         self._wire_context()
         self._wire_helpers()
         self.prefs.follow_panels(self.host.slots)
@@ -127,6 +128,7 @@ class MainWindow(QMainWindow):
                 slot.panel.set_params(dataclasses.replace(slot.params, **fields))
         if self.session is not None:
             self.session.set_sample_limit(new.sample_limit)
+            self.session.set_duplicate_policy(new.duplicates)
 
     # ------------------------------------------------------------------ layout
     def _build_central(self) -> None:
@@ -161,6 +163,13 @@ class MainWindow(QMainWindow):
         dock.setWidget(self.collections)
         self.addDockWidget(Qt.LeftDockWidgetArea, dock)
         self.docks: dict[str, QDockWidget] = {"collections": dock}
+        self.card = DocumentCard()
+        self.card.sig_open.connect(self._on_card_open)
+        self.host.sig_result_shown.connect(self._on_host_result_shown)
+        dock = QDockWidget("Document", self)
+        dock.setObjectName("dock-document")
+        dock.setWidget(self.card)
+        card_dock = dock
         tab_with: dict[str, QDockWidget] = {}
         for slot, error in self.host.create_panels():
             spec = slot.spec
@@ -181,6 +190,12 @@ class MainWindow(QMainWindow):
             self.docks[spec.id] = dock
         for first in tab_with.values():
             first.raise_()
+        if "right" in tab_with:  # the card is a tab beside the views on the right, in front: full height to read
+            self.tabifyDockWidget(tab_with["right"], card_dock)
+        else:
+            self.addDockWidget(Qt.RightDockWidgetArea, card_dock)
+        card_dock.raise_()
+        self.docks["document"] = card_dock  # after the views: their Alt+number keys stay as they were
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -227,10 +242,12 @@ class MainWindow(QMainWindow):
     def attach(self, store: Store) -> None:
         """Make ``store`` the open workspace: session, encoder service, views."""
         self.detach()
-        self.session = Session(store, sample_limit=self.settings.sample_limit)
+        self.session = Session(store, sample_limit=self.settings.sample_limit, duplicates=self.settings.duplicates)
         self.session.sig_view_loaded.connect(self._on_session_view_loaded)
         self.session.sig_selection_changed.connect(self.context.sig_selection_changed)
+        self.session.sig_focus_changed.connect(self.context.sig_focus_changed)
         self.selection.attach(self.session)
+        self.card.attach(self.session)
         self.session.sig_load_failed.connect(self.show_message)
         self.context.set_text_lookup(self.session.texts)
         self.context.colours = CategoryColours(store)
@@ -266,6 +283,7 @@ class MainWindow(QMainWindow):
             self.session.store.close()
             self.session = None
         self.selection.attach(None)
+        self.card.attach(None)
         self.host.set_store(None)
         self.context.colours = CategoryColours()
 
@@ -344,12 +362,21 @@ class MainWindow(QMainWindow):
         self._update_welcome()
         self.collections.refresh()
         self.collections.select_model(self.model_name)
-        self.collections.check(outcome.all_ids)
+        self.collections.check(outcome.all_ids, exclusive=self._replaces_demo(outcome.all_ids))
         report = outcome.report
         if report.issues:
             self.show_issues(report)
         else:
             self.show_message(report.summary())
+
+    def _replaces_demo(self, imported: list[int]) -> bool:
+        """A drop replaces the demo when only the demo is in view; later drops add to the view
+        (the demo stays in the workspace, one tick away in the collections list)."""
+        if self.session is None:
+            return False
+        demo = demo_ids(self.session.store.collections())
+        in_view = set(self.collections.checked_ids())
+        return bool(set(imported) - demo) and bool(in_view) and in_view <= demo
 
     def _on_service_batch_committed(self, collection_ids, done: int, total: int) -> None:
         if not self._sidebar_timer.isActive():
@@ -410,6 +437,8 @@ class MainWindow(QMainWindow):
             self._central.setCurrentWidget(self.map_panel)
         self.host.set_data(view.data, view.key)
         self.context.sig_selection_changed.emit(self.session.selection)
+        self.context.sig_focus_changed.emit(self.session.focus)
+        self.card.refresh_view()
 
     def _on_context_request_selection(self, rows) -> None:
         if self.session is not None:
@@ -436,6 +465,14 @@ class MainWindow(QMainWindow):
         self.collections.refresh()
         self.collections.select_model(name)
         self.show_message(f"Showing the derived embedding set {name}; switch back with the Model box.")
+
+    def _on_card_open(self, row: int) -> None:
+        if self.session is not None:
+            self.session.select([row], focus=row)
+
+    def _on_host_result_shown(self, plugin_id: str, result) -> None:
+        if plugin_id == "neighbours":
+            self.card.set_neighbours(result)
 
     def _on_host_layout_changed(self, coords) -> None:
         if self.session is not None:

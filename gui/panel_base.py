@@ -34,6 +34,7 @@ class PanelContext(QObject):
     """
 
     sig_selection_changed = Signal(object)  # np.ndarray of rows
+    sig_focus_changed = Signal(object)  # the focused row (the document clicked last) or None
     sig_request_selection = Signal(object)  # np.ndarray of rows
     sig_request_color = Signal(str, object)  # measure name, per-row float array
     sig_request_links = Signal(int, object)  # source row, target rows (drawn on the map)
@@ -48,6 +49,8 @@ class PanelContext(QObject):
         super().__init__(parent)
         self._text_lookup = text_lookup
         self.selection: np.ndarray = np.empty(0, dtype=np.int64)
+        #: the focused row: the document clicked last (None: none, e.g. after a lasso)
+        self.focus: int | None = None
         #: per-row metadata for colouring: name -> array (strings = categorical, numbers = continuous)
         self.labels: dict[str, np.ndarray] = {}
         self.n_rows = 0
@@ -62,6 +65,7 @@ class PanelContext(QObject):
         #: named arrays kept in the workspace file (core.result_cache.Shelf); None without a workspace
         self.shelf: Any = None
         self.sig_selection_changed.connect(self._remember_selection)
+        self.sig_focus_changed.connect(self._remember_focus)
 
     def set_text_lookup(self, lookup: TextLookup | None) -> None:
         self._text_lookup = lookup
@@ -120,6 +124,9 @@ class PanelContext(QObject):
 
     def _remember_selection(self, rows: np.ndarray) -> None:
         self.selection = np.asarray(rows, dtype=np.int64)
+
+    def _remember_focus(self, row: int | None) -> None:
+        self.focus = None if row is None else int(row)
 
 
 class PluginPanel(QWidget):

@@ -18,6 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from core.duplicates import distinct_rows, shared_graph
 from core.knn_cache import KnnCache
 from core.plugin_api import AnalysisData, NotApplicable, PluginSpec, compute_fields, graph_k_for, resolve
 from core.priority import lower_thread_priority
@@ -56,6 +57,7 @@ class PluginHost(QObject):
     sig_failed = Signal(str, int, str, bool)  # plugin id, generation, message, not applicable (a note, no error)
     sig_status = Signal(str, int, str)  # plugin id, generation, message
     sig_layout_changed = Signal(object)  # coords (n, 2) from a layout-producing plugin
+    sig_result_shown = Signal(str, object)  # plugin id, its finished result (for window-level views such as the card)
 
     def __init__(self, registry: PluginRegistry, context: PanelContext, max_workers: int = 2) -> None:
         super().__init__()
@@ -166,14 +168,17 @@ class PluginHost(QObject):
             partial_callback=lambda result: self.sig_result.emit(spec.id, generation, result, True),
         )
         try:
+            distinct = distinct_rows(data)  # the duplicate policy: the graph joins distinct texts
+            key = distinct.cache_key(key)
             cached = load_result(self._store, spec.id, key, params) if self._store is not None and use_cache else None
             if cached is not None:
                 self.sig_result.emit(spec.id, generation, cached, False)
                 return
             k = graph_k_for(spec, params)
-            if k is not None and data.n > 1:
+            if k is not None and distinct.m > 1:
                 progress(0, 0, "Finding nearest neighbours…")
-                data = dataclasses.replace(data, knn=self._knn.get(key, data.vectors, self._graph_k(k, data.n), progress=progress))
+                graph = shared_graph(data, key, self._graph_k(k, distinct.m), self._knn.get, progress=progress)
+                data = dataclasses.replace(data, knn=graph)
             result = spec.resolve_compute()(data, params, progress)
             progress.check()
             if self._store is not None:
@@ -213,6 +218,8 @@ class PluginHost(QObject):
         if slot.panel is not None:
             slot.panel.show_status("" if not partial else "Preview — refining…")
             slot.panel.show_result(result)
+        if not partial:
+            self.sig_result_shown.emit(plugin_id, result)
 
     def _on_worker_failed(self, plugin_id: str, generation: int, message: str, not_applicable: bool) -> None:
         slot = self._current(plugin_id, generation)

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QDialog, QFileDialog, QInputDialog, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
+from core.doc_fields import metadata_rows, split_fields
 from gui.shown_text import capped
 from gui.window_port import WindowPort
 
@@ -86,14 +87,11 @@ class SelectionActions(QObject):
             return
         session = self.port.session
         columns = session.store.document_table(session.view.data.doc_ids[rows])
-        metas = [
-            {k: v[i] for k, v in columns.items() if k not in ("id", "text", "collection") and v[i] is not None}
-            | {"from_collection": columns["collection"][i]}
-            for i in range(len(rows))
-        ]
+        (_, collection, text), _ = split_fields(columns)
+        metas = [meta | {"from_collection": columns[collection][i]} for i, meta in enumerate(metadata_rows(columns))]
         store = session.store
         collection_id = store.create_collection(name.strip(), source="selection")
-        store.add_documents(collection_id, columns["text"], metas, source="selection")
+        store.add_documents(collection_id, columns[text], metas, source="selection")
         self.sig_collections_changed.emit()
         if self.port.service is not None:
             from gui.encoder_service import EmbedJob

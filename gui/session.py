@@ -33,6 +33,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.compare import SpaceCache, other_spaces
+from core.duplicates import DEFAULT_POLICY, DISTINCT_KEY, HASHES_KEY, POLICY_KEY, DistinctRows
 from core.plugin_api import AnalysisData
 from core.settings import DEFAULT_SAMPLE_LIMIT
 from core.store import Store, data_key
@@ -70,11 +71,17 @@ class Session(QObject):
     sig_view_loaded = Signal(object)  # LoadedView
     sig_selection_changed = Signal(object)  # rows
     sig_load_failed = Signal(str)
+    sig_focus_changed = Signal(object)  # the focused row (the document clicked last) or None
 
-    def __init__(self, store: Store, reload_interval: float = 4.0, sample_limit: int = DEFAULT_SAMPLE_LIMIT) -> None:
+    def __init__(self, store: Store, reload_interval: float = 4.0, sample_limit: int = DEFAULT_SAMPLE_LIMIT,
+                 duplicates: str = DEFAULT_POLICY) -> None:
         super().__init__()
         self.store = store
         self.sample_limit = sample_limit
+        #: the duplicate policy the views follow (core.duplicates): "fold" or "keep"
+        self.duplicates = duplicates
+        #: the focused row: the document clicked last, shown by the card and the neighbours
+        self.focus: int | None = None
         self.collection_ids: tuple[int, ...] = ()
         self.model_id: int | None = None
         self.view: LoadedView | None = None
@@ -100,12 +107,18 @@ class Session(QObject):
         if not self.collection_ids or self.model_id is None:
             return
         generation, ids, model_id = self._generation, self.collection_ids, self.model_id
-        self._loader.submit(self._load, generation, ids, model_id, self.sample_limit)
+        self._loader.submit(self._load, generation, ids, model_id, self.sample_limit, self.duplicates)
 
     def set_sample_limit(self, limit: int) -> None:
         """Load at most ``limit`` rows from now on (reloads the view when the limit changed)."""
         if limit != self.sample_limit:
             self.sample_limit = limit
+            self.reload()
+
+    def set_duplicate_policy(self, policy: str) -> None:
+        """Fold exact copies into one point, or keep every row (reloads the view when it changed)."""
+        if policy != self.duplicates:
+            self.duplicates = policy
             self.reload()
 
     def reload_soon(self) -> None:
@@ -115,7 +128,8 @@ class Session(QObject):
         wait = max(0.0, self._reload_interval - (time.monotonic() - self._last_load))
         self._reload_timer.start(int(wait * 1000))
 
-    def _load(self, generation: int, collection_ids: tuple[int, ...], model_id: int, limit: int) -> None:
+    def _load(self, generation: int, collection_ids: tuple[int, ...], model_id: int, limit: int,
+              duplicates: str = DEFAULT_POLICY) -> None:
         try:
             total = self.store.count_vectors(collection_ids, model_id)
             sample = limit if total > limit else None
@@ -128,8 +142,11 @@ class Session(QObject):
             return
         if generation != self._generation:
             return
+        hashes = self.store.hashes(doc_ids, raw=True)  # 32-byte digests: equal content, equal key
         extras = {
-            "hashes": self.store.hashes(doc_ids, raw=True),  # 32-byte digests: equal content, equal key
+            HASHES_KEY: hashes,
+            POLICY_KEY: duplicates,
+            DISTINCT_KEY: DistinctRows.of_keys(hashes, len(doc_ids), duplicates),
             "collection_names": {c.id: c.name for c in self.store.collections()},
             "model_name": model_name,
             "spaces": spaces,
@@ -154,6 +171,8 @@ class Session(QObject):
             coords = carry_coords(previous.data.doc_ids, previous.data.coords, view.data.doc_ids)
             self.view = dataclasses.replace(view, data=dataclasses.replace(view.data, coords=coords))
         self.selection = carry_rows(previous, self.selection, self.view)
+        focus = carry_rows(previous, np.array([] if self.focus is None else [self.focus], np.int64), self.view)
+        self.focus = int(focus[0]) if focus.size else None
         return self.view
 
     def set_coords(self, coords: np.ndarray) -> None:
@@ -162,11 +181,21 @@ class Session(QObject):
             self.view = dataclasses.replace(self.view, data=dataclasses.replace(self.view.data, coords=coords))
 
     # ------------------------------------------------------------------ selection
-    def select(self, rows: np.ndarray) -> None:
+    def select(self, rows: np.ndarray, focus: int | None = None) -> None:
+        """Select ``rows``; ``focus`` (default: see :func:`next_focus`) becomes the focused document."""
         n = self.view.data.n if self.view is not None else 0
         rows = np.unique(np.asarray(rows, dtype=np.int64))
+        previous = self.selection
         self.selection = rows[(rows >= 0) & (rows < n)]
         self.sig_selection_changed.emit(self.selection)
+        self.set_focus(focus if focus is not None and 0 <= focus < n else next_focus(previous, self.selection, self.focus))
+
+    def set_focus(self, row: int | None) -> None:
+        """Focus ``row`` (announced when it changed)."""
+        row = None if row is None else int(row)
+        if row != self.focus:
+            self.focus = row
+            self.sig_focus_changed.emit(row)
 
     def texts(self, rows: np.ndarray) -> list[str]:
         if self.view is None:
@@ -187,6 +216,20 @@ def grows(previous: LoadedView | None, current: LoadedView) -> bool:
         return False
     old, new = previous.data.doc_ids, current.data.doc_ids
     return new.size > old.size and bool(np.isin(old, new, assume_unique=True).all())
+
+
+def next_focus(before: np.ndarray, after: np.ndarray, focus: int | None) -> int | None:
+    """The document a person looks at after a selection changed from ``before`` to ``after``.
+
+    The one row a click added (a click, Ctrl+click); else the focus so far if it is still
+    selected; else nothing (a lasso of many points picks no document of its own).
+    """
+    added = np.setdiff1d(after, before, assume_unique=True)
+    if added.size == 1:
+        return int(added[0])
+    if after.size == 1:
+        return int(after[0])
+    return focus if focus is not None and np.isin(focus, after) else None
 
 
 def carry_coords(old_ids: np.ndarray, old_coords: np.ndarray, new_ids: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox,
                                QLabel, QSpinBox, QVBoxLayout, QWidget)
 
+from core.duplicates import POLICIES
 from core.encoder import AUTO_BATCH, DEFAULT_MODEL
 from core.settings import (DEVICES, THEMES, Settings, load_settings, restore_params, save_settings, settings_overrides,
                            with_plugin_params, without_rejected)
@@ -51,6 +52,9 @@ class SettingsDialog(QDialog):
                                        "Bigger collections show a random sample of this many documents, so memory "
                                        "and every view stay fast; the status bar says when a view is sampled")
         self.sample_limit.setSingleStep(100_000)
+        self.duplicates = self._combo(POLICIES, settings.duplicates,
+                                      "Exact duplicate texts: fold = every measure on distinct texts, copies listed "
+                                      "once with their count; keep = every row is its own point")
         self.sample_limit.setGroupSeparatorShown(True)
         self.theme = self._combo(THEMES, settings.theme, "system follows the desktop's light or dark mode")
         self.allow_download = QCheckBox("Allow downloading models")
@@ -71,6 +75,7 @@ class SettingsDialog(QDialog):
         analysis.addRow("UMAP n_neighbors", self.n_neighbors)
         analysis.addRow("UMAP min_dist", self.min_dist)
         analysis.addRow("Documents loaded at most", self.sample_limit)
+        analysis.addRow("Duplicate texts", self.duplicates)
         appearance = QFormLayout()
         appearance.addRow("Theme", self.theme)
         security = QVBoxLayout()
@@ -121,6 +126,7 @@ class SettingsDialog(QDialog):
             umap_n_neighbors=self.n_neighbors.value(),
             umap_min_dist=round(self.min_dist.value(), 4),
             sample_limit=self.sample_limit.value(),
+            duplicates=self.duplicates.currentText(),
             theme=self.theme.currentText(),
             allow_download=self.allow_download.isChecked(),
             trust_remote_code=self.trust_remote_code.isChecked(),

@@ -45,6 +45,12 @@ def demo_corpus_path() -> Path:
     return Path(str(files("assets") / "demo_corpus.csv"))
 
 
+def demo_ids(collections) -> set[int]:
+    """Ids of the collections imported from the bundled demo corpus."""
+    demo = demo_corpus_path().resolve()
+    return {c.id for c in collections if c.source and Path(c.source).expanduser().resolve() == demo}
+
+
 class WorkspaceController(QObject):
     """File-menu behaviour of the main window; ``prefs`` holds the settings and the recent workspaces."""
 

@@ -280,11 +280,11 @@ def test_bulk_reads_nest_and_restore_the_buffer_pool(store):
 def test_labels_in_the_order_given_with_numbers_strings_and_odd_keys(store):
     cid = store.create_collection("docs")
     metas = [{"topic": "x", "year": 2020, "a/b~c": True, "mixed": 1, "none": None},
-             {"topic": "y", "year": 2021.5, "mixed": "two", "text": "ignored"},
+             {"topic": "y", "year": 2021.5, "mixed": "two", "text": "an input column named text"},
              {}]
     store.add_documents(cid, ["a", "b", "c"], metas)
     labels = store.labels(np.array([3, 1, 2, 99]))  # 99: unknown
-    assert list(labels) == ["collection", "a/b~c", "mixed", "none", "topic", "year"]
+    assert list(labels) == ["collection", "a/b~c", "mixed", "none", "text", "topic", "year"]  # input names kept
     assert labels["collection"].tolist() == ["docs", "docs", "docs", ""]
     assert labels["topic"].tolist() == ["", "x", "y", ""] and labels["topic"].dtype.kind == "U"
     assert labels["year"].dtype == np.float64 and labels["year"][1:3].tolist() == [2020.0, 2021.5]

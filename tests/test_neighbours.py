@@ -116,7 +116,8 @@ def test_near_duplicate_groups_sorted_and_chained() -> None:
 
 def test_compute_with_map() -> None:
     x, hashes = crafted()
-    data = AnalysisData(vectors=x, doc_ids=np.arange(60), coords=x[:, :2].copy(), extras={"hashes": hashes})
+    extras = {"hashes": hashes, "duplicates": "keep"}  # every row its own point (test_duplicates: "fold")
+    data = AnalysisData(vectors=x, doc_ids=np.arange(60), coords=x[:, :2].copy(), extras=extras)
     result = compute(data, NeighboursParams(k=5))
     graph = exact_knn(x, 5)
     np.testing.assert_array_equal(result.graph.indices, graph.indices)
@@ -172,10 +173,13 @@ def test_panel_follows_selection_and_emits(qtbot) -> None:
     panel = NeighboursPanel.preview()
     qtbot.addWidget(panel)
     context = panel.context
+    context.sig_selection_changed.emit(np.array([7, 8]))  # a lasso: no document in focus (as the session says)
+    context.sig_focus_changed.emit(None)
+    assert panel.neighbours.rowCount() == 0 and panel.source.text().startswith("2 selected — click one")
     with qtbot.waitSignal(context.sig_request_links) as links:
-        context.sig_selection_changed.emit(np.array([7, 8]))
-    assert links.args[0] == 7
-    np.testing.assert_array_equal(links.args[1], panel.result.graph.indices[7])
+        context.sig_focus_changed.emit(8)  # then a click on one of them
+    assert links.args[0] == 8 and "2 selected; this is the one clicked last" in panel.source.text()
+    np.testing.assert_array_equal(links.args[1], panel.result.graph.indices[8])
     with qtbot.waitSignal(context.sig_request_color) as colour:
         panel.colour_button.click()
     assert colour.args[0] == "neighbourhood preservation"
@@ -190,6 +194,7 @@ def test_panel_follows_selection_and_emits(qtbot) -> None:
         panel.groups.clicked.emit(panel.groups.model().index(0, 2))
     np.testing.assert_array_equal(selected.args[0], panel.result.duplicates.near[0])
     context.sig_selection_changed.emit(np.array([], dtype=np.int64))
+    context.sig_focus_changed.emit(None)
     assert panel.neighbours.rowCount() == 0 and panel.source.text().startswith("Select a point")
 
 
@@ -199,6 +204,7 @@ def test_document_text_stays_plain(qtbot) -> None:
     evil = "<b>bold</b> & <img src=x>"
     panel.context.set_text_lookup(lambda rows: [evil] * len(rows))
     panel.context.sig_selection_changed.emit(np.array([3]))
+    panel.context.sig_focus_changed.emit(3)
     assert panel.neighbours.item(0, 2).text() == evil
     assert panel.source.textFormat() == Qt.PlainText and evil in panel.source.text()
     assert "<b>" not in panel.neighbours.item(0, 2).toolTip() and "&lt;b&gt;" in panel.neighbours.item(0, 2).toolTip()

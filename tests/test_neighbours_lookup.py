@@ -73,6 +73,7 @@ def test_panel_lists_who_has_the_clicked_point_with_their_rank(qtbot) -> None:
     row = int(np.argmax(result.k_occurrence))  # the biggest hub: the longest reverse list
     with qtbot.waitSignal(context.sig_request_links) as links:
         context.sig_selection_changed.emit(np.array([row]))
+        context.sig_focus_changed.emit(row)
     assert links.args[0] == row
     shown = [int(panel.reverse.item(i, 0).data(Qt.UserRole)) for i in range(panel.reverse.rowCount())]
     assert shown == reverse_neighbours(result.graph, row).tolist() and len(shown) == result.k_occurrence[row]

@@ -31,6 +31,7 @@ from core.anisotropy import (
     partition_isotropy,
     pca_dimension,
 )
+from core.duplicates import distinct_rows
 from core.plugin_api import AnalysisData, CacheableResult
 from core.progress import Progress
 from plugins.anisotropy.corrections import (
@@ -234,8 +235,11 @@ def _report(X: np.ndarray, m: _Moments, params: AnisotropyParams, step: Callable
 
 
 def compute(data: AnalysisData, params: AnisotropyParams, progress: Progress) -> AnisotropyResult:
-    """Measure the raw vectors and every correction; hand over each report as it lands."""
-    X = _as_float(data.vectors)
+    """Measure the raw vectors and every correction; hand over each report as it lands.
+
+    Under the duplicate policy "fold" (core.duplicates) every measure runs on the distinct texts.
+    """
+    X = _as_float(distinct_rows(data).restrict(data.vectors))
     if X.shape[0] < 3:
         raise ValueError("anisotropy needs at least 3 vectors")
     D = _effective_d(params, X.shape[1])

@@ -32,6 +32,7 @@ from core.compare import (
     random_mixing,
 )
 from core.anisotropy import effective_rank, isoscore, mean_pair_cosine, pca_spectrum
+from core.duplicates import DistinctRows, distinct_rows
 from core.hubness import HubnessMeasures, hubness_measures
 from core.knn import build_knn, usable_graph
 from core.plugin_api import DISPLAY_ONLY, AnalysisData, KnnGraph
@@ -129,6 +130,8 @@ class SpacePair:
     layout_a: str
     layout_b: str
     disparity: float
+    #: the duplicate policy's grouping when copies were folded (``rows`` then holds one row per text)
+    distinct: DistinctRows | None = None
 
     @property
     def n(self) -> int:
@@ -142,7 +145,7 @@ class SpacePair:
         """Overlap for every row of the view (NaN where a row is missing from b)."""
         out = np.full(self.n_total, np.nan, dtype=np.float32)
         out[self.rows] = self.overlap
-        return out
+        return out if self.distinct is None else self.distinct.expand(out[self.distinct.first])  # copies share it
 
     def most_changed(self, count: int) -> np.ndarray:
         """Positions (into ``rows``) of the ``count`` lowest overlaps, lowest first, ties by row."""
@@ -228,7 +231,8 @@ def compare_pair(
     keys = keys or _Keys(data)
     name_a = extras.get("model_name", "current space")
     other = np.asarray(extras["spaces"][name_b])
-    rows = np.flatnonzero(np.isfinite(other).all(axis=1))
+    distinct = distinct_rows(data)  # the duplicate policy: one row per distinct text when folded
+    rows = np.flatnonzero(np.isfinite(other).all(axis=1) & np.isin(np.arange(data.n), distinct.first))
     k = min(params.k, rows.size - 1)
     xa, xb = np.ascontiguousarray(data.vectors[rows]), np.ascontiguousarray(other[rows])
     key_a, key_b = keys(name_a, rows), keys(name_b, rows)
@@ -263,19 +267,24 @@ def compare_pair(
         name_a=name_a, name_b=name_b, k=k, n_total=data.n, rows=rows, cka=cka, overlap=overlap,
         knn_a=rows[graph_a.indices[:, :k]], knn_b=rows[graph_b.indices[:, :k]],
         measures_a=measures_a, measures_b=measures_b, coords_a=coords_a, coords_b=coords_b,
-        layout_a=layout_a, layout_b=layout_b, disparity=disparity,
+        layout_a=layout_a, layout_b=layout_b, disparity=disparity, distinct=None if distinct.trivial else distinct,
     )
 
 
 def compare_collections(data: AnalysisData, k: int, progress: Progress, keys: _Keys | None = None) -> CollectionMix | None:
-    """Collections of the current space against each other; None for fewer than two."""
+    """Collections of the current space against each other; None for fewer than two.
+
+    Under the duplicate policy "fold" a text counts once, in the collection of its first copy.
+    """
+    distinct = distinct_rows(data)
+    data = distinct.restrict_data(data)
     if data.collection_ids is None or data.n < 3:
         return None
     ids, codes = collection_codes(data.collection_ids)
     if ids.size < 2:
         return None
     cache: SpaceCache | None = data.extras.get("space_cache")
-    keys = keys or _Keys(data)
+    keys = keys if keys is not None and distinct.trivial else _Keys(data)  # fingerprints of these rows
     name = data.extras.get("model_name", "current space")
     k = min(k, data.n - 1)
     everything = np.arange(data.n)

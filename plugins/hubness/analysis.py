@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+from core.duplicates import distinct_rows
 from core.hubness import HubnessMeasures, k_occurrence
 from core.hubness_reduction import METHOD_TITLES, METHODS, reduce_knn_graph
 from core.knn import graph_for
@@ -62,26 +63,35 @@ class HubnessResult(CacheableResult):
     reduced_occurrence: np.ndarray  # (n,) int64, N_k after ``method``
     measures: HubnessMeasures
     method_measures: dict[str, HubnessMeasures]
+    #: rows of the distinct texts the measures count (core.duplicates); None: every row
+    first: np.ndarray | None = None
 
     @property
     def reduced(self) -> HubnessMeasures:
         return self.method_measures[self.method]
 
     @property
+    def points(self) -> np.ndarray:
+        """Rows the measures and the histogram count: one per distinct text (or every row)."""
+        return np.arange(self.occurrence.size) if self.first is None else self.first
+
+    def _ranked(self, rows: np.ndarray) -> np.ndarray:
+        return rows[np.argsort(-self.occurrence[rows], kind="stable")]
+
+    @property
     def hub_rows(self) -> np.ndarray:
-        """Rows with N_k > 2k, most frequent first (ties by row)."""
-        hubs = np.flatnonzero(self.occurrence > 2 * self.k)
-        return hubs[np.argsort(-self.occurrence[hubs], kind="stable")]
+        """Rows with N_k > 2k, most frequent first (ties by row), one per text."""
+        return self._ranked(self.points[self.occurrence[self.points] > 2 * self.k])
 
     @property
     def top_hubs(self) -> np.ndarray:
-        """The ``TOP_HUBS`` rows with the largest N_k (ties by row)."""
-        return np.argsort(-self.occurrence, kind="stable")[:TOP_HUBS]
+        """The ``TOP_HUBS`` rows with the largest N_k (ties by row), one per text."""
+        return self._ranked(self.points)[:TOP_HUBS]
 
     @property
     def antihub_rows(self) -> np.ndarray:
-        """Rows with N_k = 0, ascending."""
-        return np.flatnonzero(self.occurrence == 0)
+        """Rows with N_k = 0, ascending, one per text."""
+        return self.points[self.occurrence[self.points] == 0]
 
     def table(self) -> list[dict[str, float | int | str]]:
         """One row per method: every measure before and after reduction."""
@@ -105,6 +115,7 @@ class HubnessResult(CacheableResult):
             "measures": self.measures.to_vector(),
             "methods": np.array(list(self.method_measures), dtype=np.str_),
             "method_measures": np.stack([m.to_vector() for m in self.method_measures.values()]),
+            "first": np.asarray(self.points, dtype=np.int64),
         }
 
     @classmethod
@@ -119,6 +130,7 @@ class HubnessResult(CacheableResult):
             method_measures={
                 m: HubnessMeasures.from_vector(v) for m, v in zip(methods, np.asarray(arrays["method_measures"]))
             },
+            first=np.asarray(arrays["first"], dtype=np.int64) if "first" in arrays else None,
         )
 
 
@@ -129,6 +141,8 @@ def compute(data: AnalysisData, params: HubnessParams, progress: Progress) -> Hu
     that is missing, not cosine (mutual proximity and CSLS need cosine) or has
     fewer than ``params.graph_k`` columns.
     """
+    distinct = distinct_rows(data)  # the duplicate policy: measures on distinct texts, copies share N_k
+    data = distinct.restrict_data(data)
     n, k = data.n, params.k
     if not 1 <= k < n:
         raise ValueError(f"k={k} needs 1 ≤ k < n (n = {n})")
@@ -148,10 +162,11 @@ def compute(data: AnalysisData, params: HubnessParams, progress: Progress) -> Hu
     return HubnessResult(
         k=k,
         method=params.reduction,
-        occurrence=occurrence,
-        reduced_occurrence=reduced_occurrence,
+        occurrence=distinct.expand(occurrence),
+        reduced_occurrence=distinct.expand(reduced_occurrence),
         measures=HubnessMeasures.from_occurrence(occurrence, k),
         method_measures=after,
+        first=None if distinct.trivial else distinct.first,
     )
 
 

@@ -240,7 +240,8 @@ class HubnessPanel(PluginPanel):
         edges = _bin_edges(int(max(result.occurrence.max(), result.reduced_occurrence.max())))
         width = float(edges[1] - edges[0])
         centres = edges[:-1] + (width - 1) / 2
-        counts = [np.histogram(occ, bins=edges)[0].astype(np.float64) for occ in (result.occurrence, result.reduced_occurrence)]
+        counts = [np.histogram(occ[result.points], bins=edges)[0].astype(np.float64)  # one count per distinct text
+                  for occ in (result.occurrence, result.reduced_occurrence)]
         log = self.params.log_scale
         for bars, count, shift in zip((self._raw_bars, self._reduced_bars), counts, (-0.25, 0.25)):
             heights = np.log10(1.0 + count) if log else count

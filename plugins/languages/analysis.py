@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from core.duplicates import distinct_rows
 from core.knn import QueryIndex
 from core.plugin_api import AnalysisData, CacheableResult, NotApplicable
 from core.progress import Progress
@@ -230,8 +231,12 @@ def _report(x: np.ndarray, codes: np.ndarray, pairs: np.ndarray | None, rows: np
 
 
 def compute(data: AnalysisData, params: LanguagesParams, progress: Progress) -> LanguagesResult:
-    """Language measures of the space and of the space with language removed."""
-    labels: dict[str, np.ndarray] = data.extras.get("labels") or {}
+    """Language measures of the space and of the space with language removed.
+
+    Under the duplicate policy "fold" (core.duplicates) each distinct text counts once (with its first copy's labels).
+    """
+    distinct = distinct_rows(data)
+    labels = {key: distinct.restrict(np.asarray(v)) for key, v in (data.extras.get("labels") or {}).items()}
     column = language_column(labels, params.column)
     values = np.asarray(labels[column]).astype(str)
     known = ~np.isin(values, MISSING)
@@ -239,7 +244,7 @@ def compute(data: AnalysisData, params: LanguagesParams, progress: Progress) -> 
     if languages.size < 2:
         raise NotApplicable(f"column {column!r} holds {languages.size} language(s) among the documents in view: "
                          "at least two are needed")
-    x = np.asarray(data.vectors, dtype=np.float32)[known]
+    x = np.asarray(distinct.restrict(data.vectors), dtype=np.float32)[known]
     if len(x) <= max(params.k, params.folds):
         raise NotApplicable(f"{len(x)} documents with a language are too few for k = {params.k} and {params.folds} folds")
     pairs = None

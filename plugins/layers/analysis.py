@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.duplicates import distinct_rows
 from core.layers import LayerProfile, layer_profile, model_layers
 from core.plugin_api import AnalysisData, CacheableResult, NotApplicable
 from core.progress import Progress
@@ -53,7 +54,8 @@ def compute(data: AnalysisData, params: LayersParams, progress: Progress) -> Lay
     texts_of = data.extras.get("texts")
     if not model or texts_of is None:
         raise ValueError("the layer profile needs the model's name and the documents' texts")
-    rows = seeded_rows(data.n, params.sample, params.random_state)
+    distinct = distinct_rows(data)  # the duplicate policy: a text is sampled once (core.duplicates)
+    rows = distinct.first[seeded_rows(distinct.m, params.sample, params.random_state)]
     if rows.size <= params.k + 2:
         raise NotApplicable(f"{rows.size} documents are too few for a layer profile with k = {params.k}")
     layers = model_layers(model, texts_of(data.doc_ids[rows]), params.batch_size, progress)

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from core.duplicates import DistinctRows, distinct_rows
 from core.hubness import k_occurrence
 from core.hubness_reduction import METHODS, reduce_knn_graph
 from core.knn import build_knn, exact_knn, graph_for, overlap_counts, query_knn
@@ -236,60 +237,86 @@ class NeighboursResult:
     similarity: np.ndarray
     k_occurrence: np.ndarray
     duplicates: DuplicateGroups
-    reverse: ReverseIndex
+    reverse: ReverseIndex | FoldedReverse
     reduced: str = "none"
     preservation: np.ndarray | None = None
     trust: float | None = None
     trust_rows: int = 0
     collection_ids: np.ndarray | None = None
     collection_names: dict[int, str] | None = None
+    #: rows grouped by identical text under the duplicate policy (None: every row its own)
+    distinct: DistinctRows | None = None
+
+    def copies(self, rows: np.ndarray) -> np.ndarray:
+        """Rows holding the same text as each of ``rows`` (1 = no copy), for "×n" in lists."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return np.ones(rows.size, np.int64) if self.distinct is None else self.distinct.copies(rows)
+
+
+@dataclass(frozen=True)
+class FoldedReverse:
+    """A :class:`ReverseIndex` over distinct texts answered in rows (duplicate policy "fold"):
+    who lists ``row``'s text, each listing text once, named by its first row."""
+
+    index: ReverseIndex
+    distinct: DistinctRows
+
+    def __call__(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        sources, ranks = self.index(int(self.distinct.group[row]))
+        return self.distinct.first[sources], ranks
 
 
 def compute(data: AnalysisData, params: NeighboursParams, progress: Progress | None = None) -> NeighboursResult:
     """Neighbours (raw or hubness-reduced), map faithfulness and duplicate groups.
 
-    Expects ``data.extras["hashes"]`` (content hash per row) and
-    ``data.extras["collection_names"]`` ({collection id: name}) when known.
+    Lists, N_k and map faithfulness follow the duplicate policy (``core.duplicates``):
+    folded, they run on distinct texts and every copy gets its text's answer, so no
+    list holds a copy of its own text. Expects ``data.extras["hashes"]`` (content
+    hash per row) and ``data.extras["collection_names"]`` ({collection id: name}).
     """
     progress = progress or null_progress()
     extras: dict[str, Any] = data.extras
-    if data.n < 2:
-        nothing = KnnGraph(np.empty((data.n, 0), np.int64), np.empty((data.n, 0), np.float32))
+    distinct = distinct_rows(data)
+    points = distinct.restrict_data(data)
+    if points.n < 2:
+        nothing = KnnGraph(np.zeros((data.n, 0), np.int64), np.zeros((data.n, 0), np.float32))
         empty = DuplicateGroups((), (), params.dup_threshold)
-        return NeighboursResult(nothing, np.empty((data.n, 0), np.float32), np.zeros(data.n, np.int64), empty,
+        return NeighboursResult(nothing, np.zeros((data.n, 0), np.float32), np.zeros(data.n, np.int64), empty,
                                 ReverseIndex.of(nothing))
-    k = min(params.k, data.n - 1)
-    graph_k = min(params.graph_k, data.n - 1)
-    graph = graph_for(data.vectors, graph_k, data.knn, progress=progress)
+    k = min(params.k, points.n - 1)
+    graph_k = min(params.graph_k, points.n - 1)
+    graph = graph_for(points.vectors, graph_k, points.knn, progress=progress)
     candidates = KnnGraph(graph.indices[:, :graph_k], graph.distances[:, :graph_k], graph.metric)
     raw = KnnGraph(candidates.indices[:, :k], candidates.distances[:, :k], candidates.metric)
     progress(1, 4, "neighbours")
     if params.reduced == "none":
         shown, similarity = raw, 1.0 - raw.distances
     else:
-        shown = reduce_knn_graph(data.vectors, candidates, params.reduced, k)
-        similarity = pair_cosine(data.vectors, shown.indices)
+        shown = reduce_knn_graph(points.vectors, candidates, params.reduced, k)
+        similarity = pair_cosine(points.vectors, shown.indices)
     progress(2, 4, "near-duplicates")
-    duplicates = near_duplicates(data.vectors, params.dup_threshold, raw, extras.get("hashes"))
+    duplicates = near_duplicates(data.vectors, params.dup_threshold, distinct.expand_graph(raw), extras.get("hashes"))
     preservation, trust, trust_rows = None, None, 0
     # a growing map has NaN rows for documents not placed yet: judge it once complete
-    if data.coords is not None and np.isfinite(data.coords).all():
+    if points.coords is not None and np.isfinite(points.coords).all():
         progress(3, 4, "map faithfulness")
-        preservation = neighbourhood_preservation(raw, data.coords, k)
-        if k < data.n / 2:
-            trust = trustworthiness(data.vectors, data.coords, k, "cosine", sample=TRUST_SAMPLE)
-            trust_rows = min(data.n, TRUST_SAMPLE)
+        preservation = distinct.expand(neighbourhood_preservation(raw, points.coords, k))
+        if k < points.n / 2:
+            trust = trustworthiness(points.vectors, points.coords, k, "cosine", sample=TRUST_SAMPLE)
+            trust_rows = min(points.n, TRUST_SAMPLE)
     progress(4, 4, "done")
+    reverse = ReverseIndex.of(shown)
     return NeighboursResult(
-        graph=shown,
-        similarity=np.asarray(similarity, dtype=np.float32),
-        k_occurrence=k_occurrence(shown),
+        graph=distinct.expand_graph(shown),
+        similarity=distinct.expand(np.asarray(similarity, dtype=np.float32)),
+        k_occurrence=distinct.expand(k_occurrence(shown)),
         duplicates=duplicates,
-        reverse=ReverseIndex.of(shown),
+        reverse=reverse if distinct.trivial else FoldedReverse(reverse, distinct),
         reduced=params.reduced,
         preservation=preservation,
         trust=trust,
         trust_rows=trust_rows,
         collection_ids=data.collection_ids,
         collection_names=extras.get("collection_names"),
+        distinct=distinct,
     )

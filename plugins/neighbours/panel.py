@@ -78,6 +78,7 @@ class NeighboursPanel(PluginPanel):
         self.tabs.addTab(self._build_neighbours_tab(), "Neighbours")
         self.tabs.addTab(self._build_duplicates_tab(), "Near-duplicates")
         self.body.addWidget(self.tabs, 1)
+        context.sig_focus_changed.connect(self._on_context_focus_changed)
         context.sig_selection_changed.connect(self._on_context_selection_changed)
 
     # ------------------------------------------------------------------ layout
@@ -137,8 +138,7 @@ class NeighboursPanel(PluginPanel):
             self.trust.setToolTip(f"{TIPS['trust']} Averaged over {result.trust_rows} points.")
         self.colour_button.setEnabled(result.preservation is not None)
         self._show_groups(result)
-        selection = self.context.selection
-        self._show_row(int(selection[0]) if selection.size else None)
+        self._show_row(self.context.focus)
 
     def _show_groups(self, result: NeighboursResult) -> None:
         dup = result.duplicates
@@ -160,7 +160,8 @@ class NeighboursPanel(PluginPanel):
         result = self.result
         if result is None or row is None or not 0 <= row < result.graph.n:
             self.row = None
-            self.source.setText(_HINT)
+            chosen = self.context.selection.size
+            self.source.setText(f"{chosen:,} selected — click one to see its neighbours." if chosen > 1 else _HINT)
             self.source.setToolTip("")
             self.reverse_title.setText("Who has me as a neighbour")
             self.neighbours.setRowCount(0)
@@ -175,7 +176,11 @@ class NeighboursPanel(PluginPanel):
         back_sims = result.similarity[back, back_rank]
         texts = self.context.texts(np.concatenate(([row], nbrs, back)))
         own, nbr_texts, back_texts = texts[0], texts[1 : 1 + nbrs.size], texts[1 + nbrs.size :]
-        self.source.setText(f"Point {row}: {elide(own, 300)}")
+        chosen = self.context.selection.size
+        note = f" ({chosen:,} selected; this is the one clicked last)" if chosen > 1 else ""
+        copies = int(result.copies(np.array([row]))[0])
+        note += f" · this exact text appears {copies} times; copies are listed once" if copies > 1 else ""
+        self.source.setText(f"{elide(own, 300)}{note}")
         self.source.setToolTip(plain_tooltip(own))
         self.neighbours.setColumnHidden(3, result.collection_ids is None)
         fill_table(self.neighbours, [
@@ -198,9 +203,11 @@ class NeighboursPanel(PluginPanel):
         self.context.show_links(row, nbrs)
 
     # ------------------------------------------------------------------ slots
-    def _on_context_selection_changed(self, rows: np.ndarray) -> None:
-        rows = np.asarray(rows)
-        self._show_row(int(rows[0]) if rows.size else None)
+    def _on_context_focus_changed(self, row: int | None) -> None:
+        self._show_row(row)
+
+    def _on_context_selection_changed(self, _rows: np.ndarray) -> None:
+        self._show_row(self.context.focus)  # the count of selected documents changed
 
     def _on_reduction_changed(self, index: int) -> None:
         method = self.reduction.itemData(index)
@@ -271,4 +278,5 @@ class NeighboursPanel(PluginPanel):
         panel = cls(context, NeighboursParams())
         panel.show_result(compute(data, NeighboursParams()))
         context.sig_selection_changed.emit(np.array([0], dtype=np.int64))
+        context.sig_focus_changed.emit(0)
         return panel

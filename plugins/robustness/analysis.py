@@ -26,6 +26,7 @@ from typing import Callable
 
 import numpy as np
 
+from core.duplicates import distinct_rows
 from core.knn import QueryIndex, overlap_counts
 from core.plugin_api import AnalysisData, CacheableResult
 from core.progress import Progress
@@ -189,7 +190,12 @@ def _variants(vectors: np.ndarray, params: RobustnessParams) -> list[tuple[str, 
 
 
 def compute(data: AnalysisData, params: RobustnessParams, progress: Progress) -> RobustnessResult:
-    """Agreement of every variant's k-NN lists with the float32 lists, per evaluated document."""
+    """Agreement of every variant's k-NN lists with the float32 lists, per evaluated document.
+
+    Under the duplicate policy "fold" (core.duplicates) the lists join distinct texts; copies share the answer.
+    """
+    distinct = distinct_rows(data)
+    data = distinct.restrict_data(data)
     vectors = np.asarray(data.vectors, dtype=np.float32)
     n, k = len(vectors), params.k
     if not 1 <= k < n:
@@ -213,4 +219,4 @@ def compute(data: AnalysisData, params: RobustnessParams, progress: Progress) ->
         per_row[i, rows] = jaccard
         out.append(Variant(name, size, float(jaccard.mean()), float(recall.mean()), seconds * 1000.0 / rows.size))
     progress(len(variants) + 1, len(variants) + 1, "done")
-    return RobustnessResult(tuple(out), per_row, rows.astype(np.int64), k)
+    return RobustnessResult(tuple(out), distinct.expand(per_row.T).T, distinct.first[rows].astype(np.int64), k)
