@@ -43,6 +43,7 @@ class CollectionsPanel(QWidget):
         self._tree.setHeaderLabels(list(COLUMNS))
         self._tree.setRootIsDecorated(False)
         self._tree.setUniformRowHeights(True)
+        self._tree.header().setStretchLastSection(False)  # the name column takes the spare width, not Status
         self._tree.header().setSectionResizeMode(0, QHeaderView.Stretch)
         for column in range(1, len(COLUMNS)):
             self._tree.header().setSectionResizeMode(column, QHeaderView.ResizeToContents)
@@ -162,7 +163,8 @@ class CollectionsPanel(QWidget):
         for info in self._store.collections():
             item = QTreeWidgetItem()
             item.setText(0, info.name)
-            item.setToolTip(0, plain_tooltip(info.source or info.name))
+            item.setToolTip(0, plain_tooltip(info.name if not info.source or info.source == info.name
+                                             else f"{info.name}\n{info.source}"))
             item.setData(0, Qt.UserRole, info.id)
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
             item.setCheckState(0, Qt.Checked if first_fill or info.id in checked else Qt.Unchecked)
@@ -187,6 +189,7 @@ class CollectionsPanel(QWidget):
             embedded = self._sets.get((int(item.data(0, Qt.UserRole)), model_id))
             item.setText(2, f"{embedded.n_embedded:,}" if embedded else "—")
             item.setText(3, _status(item.data(0, _STATUS_ROLE), embedded))
+            item.setToolTip(3, item.text(3))
 
     def _on_tree_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         if not self._updating and column == 0:

@@ -28,6 +28,7 @@ from core.anisotropy import SCORES
 from core.plugin_api import AnalysisData
 from core.progress import null_progress
 from gui.panel_base import PanelContext, PluginPanel
+from gui.plain_widgets import compact_combo
 from gui.plot_widgets import bars, legend_below, line_sample, power_of_ten, themed_plot
 from plugins.anisotropy.analysis import (
     CORRECTIONS,
@@ -104,7 +105,7 @@ class AnisotropyPanel(PluginPanel):
     def _build_switcher(self) -> QHBoxLayout:
         row = QHBoxLayout()
         row.addWidget(_plain_label("Correction:"))
-        self._correction = QComboBox()
+        self._correction = compact_combo(QComboBox())
         for name in CORRECTIONS:
             self._correction.addItem(CORRECTION_LABELS[name], name)
         self._correction.setToolTip(
@@ -186,7 +187,7 @@ class AnisotropyPanel(PluginPanel):
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
         row.addWidget(_plain_label("Show:"))
-        self._dim_measure = QComboBox()
+        self._dim_measure = compact_combo(QComboBox())
         self._dim_measure.addItems(list(DIMENSION_MEASURES))
         self._dim_measure.setToolTip(
             "Per-dimension mean, variance, or share of the mean cosine E[u_k v_k]; rogue dimensions in red "

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from core.hubness import MEASURES
 from core.hubness_reduction import METHOD_TITLES, METHODS
 from gui.panel_base import PanelContext, PluginPanel, plain_tooltip
-from gui.plain_widgets import elide
+from gui.plain_widgets import ElidedLabel, compact_combo, elide
 from gui.plot_widgets import bars, legend_below, line_sample, themed_plot
 from plugins.hubness.analysis import K_CHOICES, HubnessParams, HubnessResult
 
@@ -89,7 +89,7 @@ class HubnessPanel(PluginPanel):
             self._k_combo.addItem(str(k), k)
         self._k_combo.setCurrentIndex(self._k_combo.findData(self.params.k))
         self._k_combo.setToolTip(plain_tooltip("k: length of each point's nearest-neighbour list."))
-        self._method_combo = QComboBox()
+        self._method_combo = compact_combo(QComboBox())
         for method in METHODS:
             self._method_combo.addItem(METHOD_TITLES[method], method)
             self._method_combo.setItemData(self._method_combo.count() - 1, plain_tooltip(METHOD_HELP[method]), Qt.ToolTipRole)
@@ -128,7 +128,8 @@ class HubnessPanel(PluginPanel):
         grid = QGridLayout(card)
         grid.setContentsMargins(8, 4, 8, 4)
         grid.setVerticalSpacing(2)
-        self._after_header = QLabel("After")
+        self._after_header = ElidedLabel("After")
+        self._after_header.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         for col, label in enumerate((QLabel("Measure"), QLabel("Raw"), self._after_header)):
             label.setStyleSheet("font-weight: bold;")
             if col:
