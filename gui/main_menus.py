@@ -121,7 +121,7 @@ def _panel_action(dock: QDockWidget, keys: str) -> QAction:
         action.setShortcut(QKeySequence(keys))
 
     def show_or_hide() -> None:
-        if dock.isVisible():
+        if dock.isVisible() and not dock.visibleRegion().isEmpty():  # a dock behind a tab is "visible", off-screen
             dock.close()
         else:
             dock.show()
