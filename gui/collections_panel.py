@@ -1,4 +1,4 @@
-"""The collections sidebar: name, size, model and status of every collection,
+"""The collections sidebar: name, size and embedding status of every collection,
 with a check box choosing which ones are in view, and a right-click menu
 (rename, merge, embed with another model, export, delete) that the window carries out.
 
@@ -18,7 +18,7 @@ from gui.worker import Worker
 
 _STATUS_ROLE = Qt.UserRole + 1  # the collection's import status, kept on its row
 
-COLUMNS = ("Collection", "Docs", "Embedded", "Status")
+COLUMNS = ("Collection", "Docs", "Status")  # how many are embedded: the Status cell's tooltip
 #: (action name, menu text, shortcut on the list, how many collections it needs at least)
 ACTIONS = (
     ("rename", "Rename…", "F2", 1),
@@ -182,14 +182,14 @@ class CollectionsPanel(QWidget):
             self._show_counts()
 
     def _show_counts(self) -> None:
-        """Fill the Embedded and Status columns for the chosen model from the last progress read."""
+        """Fill the Status column for the chosen model from the last progress read."""
         model_id = self.model_id()
         for i in range(self._tree.topLevelItemCount()):
             item = self._tree.topLevelItem(i)
             embedded = self._sets.get((int(item.data(0, Qt.UserRole)), model_id))
-            item.setText(2, f"{embedded.n_embedded:,}" if embedded else "—")
-            item.setText(3, _status(item.data(0, _STATUS_ROLE), embedded))
-            item.setToolTip(3, item.text(3))
+            item.setText(2, _status(item.data(0, _STATUS_ROLE), embedded))
+            item.setToolTip(2, item.text(2) if embedded is None else
+                            f"{embedded.n_embedded:,} of {embedded.n_docs:,} embedded with {self._model.currentText()}")
 
     def _on_tree_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         if not self._updating and column == 0:

@@ -28,10 +28,21 @@ class PowerOfTenAxis(pg.AxisItem):
         return [t if "·" not in t or int(t.split("·")[0]) in labelled else "" for t in texts]
 
 
-def themed_plot(title: str, bottom: str, left: str, log_y: bool = False) -> pg.PlotWidget:
+class IntegerAxis(pg.AxisItem):
+    """An axis of counts: ticks only at whole numbers, however far it is zoomed in."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802 - pyqtgraph override
+        levels = [(max(1.0, spacing), [v for v in values if float(v).is_integer()])
+                  for spacing, values in super().tickValues(minVal, maxVal, size)]
+        return [level for level in levels if level[1]]
+
+
+def themed_plot(title: str, bottom: str, left: str, log_y: bool = False, integer_x: bool = False) -> pg.PlotWidget:
     """A plot with a title, named axes and a light grid, in the current theme's colours
-    (``gui.theme`` re-tints it when the theme changes)."""
-    axes = {"left": PowerOfTenAxis("left")} if log_y else {}
+    (``gui.theme`` re-tints it when the theme changes); ``integer_x`` for counts along x."""
+    axes: dict[str, pg.AxisItem] = {"left": PowerOfTenAxis("left")} if log_y else {}
+    if integer_x:
+        axes["bottom"] = IntegerAxis("bottom")
     widget = pg.PlotWidget(axisItems=axes)
     item = widget.getPlotItem()
     item.setTitle(title)

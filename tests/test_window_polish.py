@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QDockWidget, QFileDialog, Q
 
 from core import cli
 from core.store import Store
+from gui.collections_panel import CollectionsPanel
 from gui.figure_export import LAST_FOLDER_KEY, FigureExportDialog
 from tests.test_desktop import make_window
 from tests.test_main_window import close_quietly
@@ -126,3 +127,26 @@ def test_cli_says_how_to_read_a_workspace_open_elsewhere(tmp_path, capsys):
             holder.stdin.flush()
     err = capsys.readouterr().err
     assert "open in another" in err and f"copy {path}" in err and "pass the copy to --workspace" in err
+
+
+def test_collection_names_and_status_fit_the_sidebar_at_its_default_width(qtbot, store):
+    first = store.create_collection("demo_corpus", source="/data/demo_corpus.csv")
+    store.add_documents(first, ["one text", "another text"])
+    long_name = "conference abstracts 2019-2024, cleaned and deduplicated"
+    store.create_collection(long_name)
+    panel = CollectionsPanel()
+    qtbot.addWidget(panel)
+    panel.set_store(store)
+    panel.resize(panel.minimumWidth(), 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    tree = panel._tree
+    header, metrics = tree.header(), tree.fontMetrics()
+    item = tree.topLevelItem(0)
+    assert tree.horizontalScrollBar().maximum() == 0  # nothing hidden to the right
+    # the short name and the status are whole; a long name is elided with its full text in the tooltip
+    indicator = tree.style().pixelMetric(tree.style().PixelMetric.PM_IndicatorWidth)
+    assert header.sectionSize(0) >= metrics.horizontalAdvance(item.text(0)) + indicator
+    assert header.sectionSize(2) >= metrics.horizontalAdvance(item.text(2))
+    assert "demo_corpus" in item.toolTip(0) and "/data/demo_corpus.csv" in item.toolTip(0)
+    assert long_name in tree.topLevelItem(1).toolTip(0)

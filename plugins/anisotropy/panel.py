@@ -8,6 +8,7 @@ from typing import Any, Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -157,7 +158,8 @@ class AnisotropyPanel(PluginPanel):
             value.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
             value.setTextInteractionFlags(Qt.TextSelectableByMouse)
             hint = _plain_label(meaning)
-            hint.setStyleSheet("color: #666; font-size: 11px;")
+            hint.setStyleSheet("font-size: 11px;")
+            hint.setForegroundRole(QPalette.PlaceholderText)  # a muted grey in either theme
             hint.setWordWrap(True)
             grid.addWidget(name, 2 * row, 0)
             grid.addWidget(value, 2 * row, 1)
@@ -167,7 +169,7 @@ class AnisotropyPanel(PluginPanel):
         layout.addLayout(grid)
         self._id_note = _plain_label()
         self._id_note.setWordWrap(True)
-        self._id_note.setStyleSheet("color: #666;")
+        self._id_note.setForegroundRole(QPalette.PlaceholderText)
         layout.addWidget(self._id_note)
         layout.addStretch(1)
         return page

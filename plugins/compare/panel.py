@@ -28,6 +28,7 @@ from gui.colour_keys import ColourBar
 from gui.panel_base import PanelContext, PluginPanel
 from plugins.compare.analysis import CompareParams, CompareResult, SpaceMeasures, SpacePair
 from gui.plain_widgets import ElidedLabel, compact_combo, elide, fill_table, plain_label, read_only_table, table_item, text_item
+from gui.plot_widgets import bars, themed_plot
 from gui.scatter import ScatterView, categorical_groups, continuous_groups
 
 CHANGED_SHOWN = 100
@@ -146,16 +147,14 @@ class ComparePanel(PluginPanel):
         layout.setContentsMargins(2, 4, 2, 2)
         self.measures = read_only_table(["Measure", "Current", "Other"], ["", "", ""], text_column=0)
         layout.addWidget(self.measures, 3)
-        self.histogram = pg.PlotWidget(background="w")
+        self.histogram = themed_plot("Documents by neighbours kept", "neighbours shared by both spaces (of k)",
+                                     "documents", integer_x=True)
         self.histogram.setMinimumHeight(150)
         plot = self.histogram.getPlotItem()
-        plot.setTitle("Documents by neighbours kept", color="#333", size="9pt")
-        plot.setLabel("bottom", "neighbours shared by both spaces (of k)")
-        plot.setLabel("left", "documents")
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
         self.histogram.setToolTip(TIPS["overlap"])
-        self._bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=pg.mkBrush("#4c72b0"))
+        self._bars = bars("#4c72b0")
         plot.addItem(self._bars)
         layout.addWidget(self.histogram, 2)
         return page

@@ -108,7 +108,7 @@ class HubnessPanel(PluginPanel):
         self._log_box.toggled.connect(self._on_log_box_toggled)
 
     def _build_plot(self) -> None:
-        self._plot_widget = themed_plot("k-occurrence N_k", "N_k (kNN lists a point is in)", "points")
+        self._plot_widget = themed_plot("k-occurrence N_k", "N_k (kNN lists a point is in)", "points", integer_x=True)
         self._plot_widget.setMinimumHeight(200)
         self._plot = self._plot_widget.getPlotItem()
         self._plot.setMouseEnabled(x=True, y=False)
