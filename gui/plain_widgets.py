@@ -166,7 +166,7 @@ class ElidedLabel(QLabel):
         super().__init__(parent)
         self.setTextFormat(Qt.PlainText)
         self._max_lines, self._tip, self._shown, self._elided = max_lines, tip, [""], False
-        self.setSizePolicy(QSizePolicy.Ignored if max_lines == 1 else QSizePolicy.Preferred, QSizePolicy.Preferred)
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)
         self.setText(text)
 
     def setText(self, text: str) -> None:  # noqa: N802 - Qt override

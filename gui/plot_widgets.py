@@ -32,7 +32,7 @@ class IntegerAxis(pg.AxisItem):
     """An axis of counts: ticks only at whole numbers, however far it is zoomed in."""
 
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802 - pyqtgraph override
-        levels = [(max(1.0, spacing), [v for v in values if float(v).is_integer()])
+        levels = [(max(1.0, spacing), [float(round(v)) for v in values if abs(v - round(v)) < 1e-6])
                   for spacing, values in super().tickValues(minVal, maxVal, size)]
         return [level for level in levels if level[1]]
 

@@ -120,7 +120,7 @@ class HubnessPanel(PluginPanel):
         self._k_line = pg.InfiniteLine(angle=90, pen=K_PEN)  # named in the legend, not on the plot: no label over a bar
         self._k_sample = line_sample(K_PEN)
         self._plot.addItem(self._k_line)
-        self.body.addWidget(self._plot_widget, 2)
+        self.body.addWidget(self._plot_widget, 3)
 
     def _build_measures(self) -> None:
         card = QFrame()
@@ -206,7 +206,7 @@ class HubnessPanel(PluginPanel):
         antihubs = result.antihub_rows
         self._fill_list(self._antihub_list, antihubs[:LIST_ROWS], result.occurrence)
         self._tabs.setTabText(2, f"Antihubs ({antihubs.size})")
-        self._tabs.setTabText(1, f"Top hubs ({result.hub_rows.size} with N_k > {2 * result.k})")
+        self._tabs.setTabText(1, f"Top hubs ({result.hub_rows.size} in > {2 * result.k} lists)")
         self._draw_histogram()
 
     def _fill_table(self, result: HubnessResult) -> None:
