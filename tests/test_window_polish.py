@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QSettings, QStandardPaths, Qt
 from PySide6.QtWidgets import QApplication, QDialog, QDockWidget, QFileDialog, QMessageBox, QTextBrowser
 
-from core import cli
+from commands import cli
 from core.store import Store
 from gui.collections_panel import CollectionsPanel
 from gui.figure_export import LAST_FOLDER_KEY, FigureExportDialog
