@@ -166,3 +166,18 @@ def test_switching_themes_keeps_headers_titles_and_check_boxes_readable(qtbot, l
     row = tree.visualItemRect(item)  # the check box sits at the row's left, before the text
     lights = [_lightness(image, x, y) for x in range(row.left(), row.left() + 18) for y in range(row.top(), row.bottom())]
     assert max(lights) - min(lights) > 80, "an unticked box must show its outline on the dark base"
+
+
+def test_map_legend_labels_follow_the_dark_theme(qtbot, light_theme):
+    from plugins.map.panel import MapPanel
+
+    apply_theme(light_theme, "dark")
+    panel = MapPanel.preview(n=500)
+    qtbot.addWidget(panel)
+    panel.show()
+    legend = panel.legend.legend
+    qtbot.waitUntil(lambda: legend.scene() is not None and len(legend.items) > 0, timeout=10_000)
+    background = QColor(PLOT_COLORS["dark"][0]).lightness()
+    for _, label in legend.items:
+        colour = QColor(re.search(r"color: ?(#[0-9a-fA-F]+)", label.item.toHtml()).group(1))
+        assert abs(colour.lightness() - background) > 120, label.text
