@@ -174,11 +174,6 @@ class ElidedLabel(QLabel):
         self._relayout()
         self.updateGeometry()
 
-    def set_tip(self, tip: str) -> None:
-        """The tooltip shown while the whole text fits."""
-        self._tip = tip
-        self._relayout()
-
     def is_elided(self) -> bool:
         """Whether some of the text is cut off at the current width."""
         return self._elided
