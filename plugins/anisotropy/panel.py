@@ -80,7 +80,6 @@ def _added(plot_item: pg.PlotItem, graphics_item: Any) -> Any:
     return graphics_item
 
 
-
 class AnisotropyPanel(PluginPanel):
     """Scores of the selected correction, a before/after table and three charts."""
 
