@@ -102,12 +102,13 @@ def test_k_occurrence_histogram_has_one_bar_per_integer(qtbot, light_theme):
     assert result.occurrence.max() >= 60  # wide enough that the old 60-bin cap merged N_k = 0 and 1
     counts = np.bincount(result.occurrence)
     opts = panel._raw_bars.opts
-    left = np.asarray(opts["x"]) - opts["width"] / 2
-    right = np.asarray(opts["x"]) + opts["width"] / 2
-    # each bar covers one integer, N_k = 0 first
-    assert np.all(np.floor(right - 1e-9) == np.ceil(left - 0.5)) and np.allclose(np.round(opts["x"] + 0.25), np.arange(len(left)))
-    assert opts["height"][0] == counts[0] == result.antihub_rows.size
-    np.testing.assert_array_equal(np.asarray(opts["height"])[: counts.size], counts)
+    x, heights = np.asarray(opts["x"]), np.asarray(opts["height"])
+    values = x + 0.25  # the raw bar sits in the left half of its value's slot
+    # one bar per N_k value that occurs, on that integer, never wider than its slot; N_k = 0 first
+    assert np.allclose(values, np.round(values)) and opts["width"] <= 0.5
+    np.testing.assert_array_equal(np.round(values).astype(int), np.flatnonzero(counts))
+    np.testing.assert_array_equal(heights, counts[counts > 0])
+    assert values[0] == 0 and heights[0] == counts[0] == result.antihub_rows.size
     assert panel._tabs.tabText(2) == f"Antihubs ({counts[0]})"
 
 

@@ -240,7 +240,8 @@ class HubnessPanel(PluginPanel):
                   for occ in (result.occurrence, result.reduced_occurrence)]
         log = self.params.log_scale
         for shown, count, shift in zip((self._raw_bars, self._reduced_bars), counts, (-0.25, 0.25)):
-            shown.setOpts(x=np.arange(top + 1) + shift, height=np.log10(1.0 + count) if log else count)
+            values = np.flatnonzero(count)  # an empty bin draws nothing (its outline would be a dot on the axis)
+            shown.setOpts(x=values + shift, height=np.log10(1.0 + count[values]) if log else count[values])
         self._k_line.setValue(result.k)
         axis = self._plot.getAxis("left")
         if log:
