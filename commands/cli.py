@@ -261,7 +261,7 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
     except (WorkspaceError, EncoderError, LookupError, VectorFileError, RayEngineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         if isinstance(exc, (WorkspaceLockedError, WorkspaceReadOnlyError)):  # the app's copy button is not here
-            print(f"On the command line, make the copy yourself: copy {args.workspace} (and its .wal file, if "
+            print(f"On the command line, make the copy yourself: copy {args.workspace or 'the workspace file'} (and its .wal file, if "
                   "there is one) to another folder and pass the copy to --workspace.", file=sys.stderr)
         return 1
 
