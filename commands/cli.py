@@ -261,8 +261,9 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
     except (WorkspaceError, EncoderError, LookupError, VectorFileError, RayEngineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         if isinstance(exc, (WorkspaceLockedError, WorkspaceReadOnlyError)):  # the app's copy button is not here
-            print(f"On the command line, make the copy yourself: copy {args.workspace or 'the workspace file'} (and its .wal file, if "
-                  "there is one) to another folder and pass the copy to --workspace.", file=sys.stderr)
+            where = args.workspace or "the workspace file"
+            print(f"On the command line, make the copy yourself: copy {where} (and its .wal file, if there is one) "
+                  "to another folder and pass the copy to --workspace.", file=sys.stderr)
         return 1
 
 
