@@ -251,7 +251,7 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
     if command not in handlers:
         print(f"'{command}' needs the desktop components, which are not available here.", file=sys.stderr)
         return 2
-    from core.workspace_file import WorkspaceError
+    from core.workspace_file import WorkspaceError, WorkspaceLockedError, WorkspaceReadOnlyError
     from core.encoder import EncoderError
     from core.ray_engine import RayEngineError
     from core.vector_io import VectorFileError
@@ -260,6 +260,10 @@ def main(argv: Sequence[str], qt_handlers: dict[str, Handler] | None = None) -> 
         return handlers[command](args)
     except (WorkspaceError, EncoderError, LookupError, VectorFileError, RayEngineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if isinstance(exc, (WorkspaceLockedError, WorkspaceReadOnlyError)):  # the app's copy button is not here
+            where = args.workspace or "the workspace file"
+            print(f"On the command line, make the copy yourself: copy {where} (and its .wal file, if there is one) "
+                  "to another folder and pass the copy to --workspace.", file=sys.stderr)
         return 1
 
 

@@ -1,4 +1,4 @@
-"""The collections sidebar: name, size, model and status of every collection,
+"""The collections sidebar: name, size and embedding status of every collection,
 with a check box choosing which ones are in view, and a right-click menu
 (rename, merge, embed with another model, export, delete) that the window carries out.
 
@@ -18,7 +18,7 @@ from gui.worker import Worker
 
 _STATUS_ROLE = Qt.UserRole + 1  # the collection's import status, kept on its row
 
-COLUMNS = ("Collection", "Docs", "Embedded", "Status")
+COLUMNS = ("Collection", "Docs", "Status")  # how many are embedded: the Status cell's tooltip
 #: (action name, menu text, shortcut on the list, how many collections it needs at least)
 ACTIONS = (
     ("rename", "Rename…", "F2", 1),
@@ -43,6 +43,7 @@ class CollectionsPanel(QWidget):
         self._tree.setHeaderLabels(list(COLUMNS))
         self._tree.setRootIsDecorated(False)
         self._tree.setUniformRowHeights(True)
+        self._tree.header().setStretchLastSection(False)  # the name column takes the spare width, not Status
         self._tree.header().setSectionResizeMode(0, QHeaderView.Stretch)
         for column in range(1, len(COLUMNS)):
             self._tree.header().setSectionResizeMode(column, QHeaderView.ResizeToContents)
@@ -162,7 +163,8 @@ class CollectionsPanel(QWidget):
         for info in self._store.collections():
             item = QTreeWidgetItem()
             item.setText(0, info.name)
-            item.setToolTip(0, plain_tooltip(info.source or info.name))
+            item.setToolTip(0, plain_tooltip(info.name if not info.source or info.source == info.name
+                                             else f"{info.name}\n{info.source}"))
             item.setData(0, Qt.UserRole, info.id)
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
             item.setCheckState(0, Qt.Checked if first_fill or info.id in checked else Qt.Unchecked)
@@ -180,13 +182,14 @@ class CollectionsPanel(QWidget):
             self._show_counts()
 
     def _show_counts(self) -> None:
-        """Fill the Embedded and Status columns for the chosen model from the last progress read."""
+        """Fill the Status column for the chosen model from the last progress read."""
         model_id = self.model_id()
         for i in range(self._tree.topLevelItemCount()):
             item = self._tree.topLevelItem(i)
             embedded = self._sets.get((int(item.data(0, Qt.UserRole)), model_id))
-            item.setText(2, f"{embedded.n_embedded:,}" if embedded else "—")
-            item.setText(3, _status(item.data(0, _STATUS_ROLE), embedded))
+            item.setText(2, _status(item.data(0, _STATUS_ROLE), embedded))
+            item.setToolTip(2, item.text(2) if embedded is None else
+                            f"{embedded.n_embedded:,} of {embedded.n_docs:,} embedded with {self._model.currentText()}")
 
     def _on_tree_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         if not self._updating and column == 0:

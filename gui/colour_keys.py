@@ -9,7 +9,8 @@ from typing import Protocol, Sequence
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem
 
-TEXT_COLOUR = "#222"
+#: None: the theme's text colour (pyqtgraph's foreground) when a text is set; a fixed #222 vanished in the dark theme
+TEXT_COLOUR = None
 
 
 class Scale(Protocol):
@@ -48,7 +49,6 @@ class ColourBar(pg.GraphicsLayout):
         self.title = pg.LabelItem("", color=TEXT_COLOUR, size="9pt", justify="left")
         self.top = pg.LabelItem("", color=TEXT_COLOUR, size="8pt", justify="left")
         self.bar = pg.ColorBarItem(values=(0, 1), colorMap=colour_map, interactive=False, width=width)
-        self.bar.getAxis("right").setTextPen(TEXT_COLOUR)
         self.bottom = pg.LabelItem("", color=TEXT_COLOUR, size="8pt", justify="left")
         for row, item in enumerate((self.title, self.top, self.bar, self.bottom)):
             self.addItem(item, row, 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from importlib.resources import files
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, qVersion
@@ -38,8 +38,8 @@ GUIDE = (
     ("Views", "Neighbours lists the focused document's nearest neighbours and who has it as a neighbour. "
      "Hubness shows how unevenly documents occur in each other's neighbour lists, and Anisotropy how much the "
      "vectors crowd into a narrow cone. Hover over a number for what it means and where it comes from. "
-     "Alt+1 … Alt+9 show or hide the panels; File → Export view (Ctrl+E for the map) writes a figure, its data "
-     "and a manifest."),
+     "The View menu shows or hides the panels{panel_keys}. File → Export view (Ctrl+E for the map) writes a "
+     "figure, its data and a manifest."),
     ("Collections", "Tick collections to show them together; the Model box switches between embedding sets. "
      "Right-click a collection to rename it (F2), merge several into a new one, embed it with another model, "
      "export its documents or its embedding set, or delete it (Del; the workspace file is compacted)."),
@@ -106,9 +106,13 @@ class WelcomeOverlay(QFrame):
         self.raise_()
 
 
-def guide_html() -> str:
-    """The user guide as simple HTML (every text escaped)."""
-    parts = [f"<h3>{html.escape(title)}</h3><p>{html.escape(text)}</p>" for title, text in GUIDE]
+def guide_html(panels: Sequence[tuple[str, str]] = ()) -> str:
+    """The user guide as simple HTML (every text escaped); ``panels`` are the window's
+    (shortcut, panel title) pairs, in the View menu's order."""
+    keyed = [f"{keys} {title}" for keys, title in panels if keys]
+    panel_keys = f" ({', '.join(keyed)}; pressed again, the key hides the panel)" if keyed else ""
+    parts = [f"<h3>{html.escape(title)}</h3><p>{html.escape(text.replace('{panel_keys}', panel_keys))}</p>"
+             for title, text in GUIDE]
     return "<h2>Embedding Explorer — user guide</h2>" + "".join(parts)
 
 
@@ -124,9 +128,9 @@ def _dialog(title: str, parent: QWidget | None, content: QWidget, size: tuple[in
     return dialog
 
 
-def user_guide_dialog(parent: QWidget | None = None) -> QDialog:
+def user_guide_dialog(parent: QWidget | None = None, panels: Sequence[tuple[str, str]] = ()) -> QDialog:
     browser = QTextBrowser()
-    browser.setHtml(guide_html())
+    browser.setHtml(guide_html(panels))
     return _dialog("User guide", parent, browser, (620, 560))
 
 

@@ -88,9 +88,7 @@ def build_menus(window: QMainWindow, src: MenuSources) -> None:
 
     view_menu = bar.addMenu("&View")
     for number, (name, dock) in enumerate(src.docks.items(), start=1):
-        action = dock.toggleViewAction()
-        if number <= 9:
-            action.setShortcut(QKeySequence(f"Alt+{number}"))
+        action = _panel_action(dock, panel_keys(number))
         view_menu.addAction(action)
         src.named_actions[f"toggle_{name}"] = action
 
@@ -98,12 +96,40 @@ def build_menus(window: QMainWindow, src: MenuSources) -> None:
     view_menu.addActions(list(src.view_actions))
 
     help_menu = bar.addMenu("&Help")
-    add(help_menu, "&User guide", QKeySequence.HelpContents, lambda: show_guide(window), "guide")
+    add(help_menu, "&User guide", QKeySequence.HelpContents, lambda: show_guide(window, src.docks), "guide")
     add(help_menu, "&Keyboard shortcuts", "Ctrl+/", lambda: show_shortcuts(window), "shortcuts")
     add(help_menu, "&Plugins…", None, lambda: show_plugins(window, src.registry))
     add(help_menu, "Open &log folder", None, lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir()))))
     add(help_menu, "&About", None, lambda: show_about(window, src.model_name()), "about")
     src.selection.claim_keys([slot.panel for slot in src.slots.values() if slot.panel is not None])
+
+
+def panel_keys(number: int) -> str:
+    """The shortcut of the ``number``-th panel (from 1), or "" past the ninth."""
+    return f"Alt+{number}" if number <= 9 else ""
+
+
+def _panel_action(dock: QDockWidget, keys: str) -> QAction:
+    """A View-menu entry for ``dock``, ticked while it is open: it brings a panel hidden behind a
+    tab or closed to the front, and closes one already in front (a dock's own toggle would
+    close a panel behind a tab instead of showing it)."""
+    action = QAction(dock.windowTitle(), dock, checkable=True)
+    toggle = dock.toggleViewAction()
+    action.setChecked(toggle.isChecked())
+    toggle.toggled.connect(action.setChecked)
+    if keys:
+        action.setShortcut(QKeySequence(keys))
+
+    def show_or_hide() -> None:
+        if dock.isVisible() and not dock.visibleRegion().isEmpty():  # a dock behind a tab is "visible", off-screen
+            dock.close()
+        else:
+            dock.show()
+            dock.raise_()
+        action.setChecked(toggle.isChecked())
+
+    action.triggered.connect(show_or_hide)
+    return action
 
 
 def show_plugins(window: QWidget, registry: PluginRegistry) -> None:
@@ -114,10 +140,12 @@ def show_plugins(window: QWidget, registry: PluginRegistry) -> None:
     box.exec()
 
 
-def show_guide(window: QWidget) -> None:
+def show_guide(window: QWidget, docks: dict[str, QDockWidget]) -> None:
+    """The user guide; its panel keys come from ``docks`` in the View menu's order, as the shortcuts do."""
     from gui.help import user_guide_dialog
 
-    user_guide_dialog(window).show()
+    panels = [(panel_keys(n), dock.windowTitle()) for n, dock in enumerate(docks.values(), start=1)]
+    user_guide_dialog(window, panels).show()
 
 
 def show_shortcuts(window: QMainWindow) -> None:

@@ -37,6 +37,7 @@ from gui.error_dialog import ErrorReporter
 from gui.help import FORMATS, WelcomeOverlay
 from gui.main_menus import MenuSources, build_menus, show_guide
 from gui.panel_base import PanelContext
+from gui.plain_widgets import ElidedLabel
 from gui.plugin_host import PluginHost
 from gui.selection_actions import SelectionActions
 from gui.selection_history import SelectionCommands
@@ -142,7 +143,7 @@ class MainWindow(QMainWindow):
         self.welcome = WelcomeOverlay(self._central)
         self.welcome.sig_dismissed.connect(self.dismiss_welcome)
         self.welcome.sig_import_requested.connect(self.import_dialog)
-        self.welcome.sig_guide_requested.connect(lambda: show_guide(self))
+        self.welcome.sig_guide_requested.connect(lambda: show_guide(self, self.docks))
         self.welcome.setVisible(not self.settings.welcome_dismissed)
 
     def dismiss_welcome(self) -> None:
@@ -199,8 +200,7 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self._message = QLabel("Ready")
-        self._message.setTextFormat(Qt.PlainText)
+        self._message = ElidedLabel("Ready")  # a long message elides (whole text in its tooltip), never widens the window
         self._progress = QProgressBar()
         self._progress.setMaximumWidth(260)
         self._progress.setVisible(False)

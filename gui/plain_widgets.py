@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QTableWidget, QTableWidgetItem
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt
+from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent, QTextLayout, QTextOption
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel, QSizePolicy, QTableView, QTableWidget,
+                               QTableWidgetItem, QWidget)
 
 from gui.panel_base import plain_tooltip
 from gui.shown_text import capped
@@ -150,3 +152,85 @@ def plain_label(text: str = "", tip: str = "") -> QLabel:
     label.setTextFormat(Qt.PlainText)
     label.setToolTip(tip)
     return label
+
+
+class ElidedLabel(QLabel):
+    """Plain text in at most ``max_lines`` wrapped lines of whatever width the layout gives;
+    text that does not fit ends in "…" and the whole text becomes the tooltip.
+
+    It never asks for more than a few characters of width, so a long message (a file
+    path, an error) cannot push its window wider than the screen.
+    """
+
+    def __init__(self, text: str = "", max_lines: int = 1, tip: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.PlainText)
+        self._max_lines, self._tip, self._shown, self._elided = max_lines, tip, [""], False
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        super().setText(text)
+        self._relayout()
+        self.updateGeometry()
+
+    def is_elided(self) -> bool:
+        """Whether some of the text is cut off at the current width."""
+        return self._elided
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        metrics = self.fontMetrics()
+        return QSize(metrics.averageCharWidth() * 6, metrics.lineSpacing() * len(self._shown))
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        metrics = self.fontMetrics()
+        width = min(metrics.horizontalAdvance(" ".join(self.text().split())), metrics.averageCharWidth() * 60)
+        return QSize(width + 2, metrics.lineSpacing() * len(self._shown))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        lines = len(self._shown)
+        self._relayout()
+        if len(self._shown) != lines:
+            self.updateGeometry()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        height = self.fontMetrics().lineSpacing()
+        top = max(0, (self.height() - height * len(self._shown)) // 2)
+        for i, line in enumerate(self._shown):
+            painter.drawText(0, top + i * height, self.width(), height, int(self.alignment() | Qt.AlignVCenter), line)
+
+    def _relayout(self) -> None:
+        """Wrap the text into the lines shown, the last one elided if text is left over."""
+        text, width, metrics = " ".join(self.text().split()), max(1, self.width()), self.fontMetrics()
+        layout = QTextLayout(text, self.font())
+        option = QTextOption()
+        option.setWrapMode(QTextOption.WrapAtWordBoundaryOrAnywhere)
+        layout.setTextOption(option)
+        layout.beginLayout()
+        shown: list[str] = []
+        start = end = 0
+        while len(shown) < self._max_lines:
+            line = layout.createLine()
+            if not line.isValid():
+                break
+            line.setLineWidth(width)
+            start, end = line.textStart(), line.textStart() + line.textLength()
+            shown.append(text[start:end])
+        layout.endLayout()
+        self._elided = end < len(text)
+        if self._elided:
+            shown[-1] = metrics.elidedText(text[start:], Qt.ElideRight, width)
+        self._shown = shown or [""]
+        self.setToolTip(plain_tooltip(self.text()) if self._elided else self._tip)
+        self.update()
+
+
+def compact_combo(combo: QComboBox, chars: int = 8) -> QComboBox:
+    """Let ``combo`` shrink to ``chars`` characters (its popup still shows whole entries), so a
+    long entry does not set the width of the panel around it."""
+    combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(chars)
+    return combo

@@ -2,9 +2,11 @@
 
 Qt's Fusion style with an explicit palette looks the same on every platform
 and is the only style that honours a dark palette everywhere. Plots are
-pyqtgraph scenes that ignore the palette, so their background and axis pens
-are set here too: through pyqtgraph's config for plots made later, and on every
-existing plot widget for those already shown.
+pyqtgraph scenes that ignore the palette, so their colours are set here too:
+through pyqtgraph's config for plots made later, and on every existing plot
+(background, axes, titles, axis labels, legends, line labels) for those
+already shown. Fusion draws a check box's outline a shade darker than the
+window, invisible on a dark base, so the dark theme outlines unchecked boxes.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
+from pyqtgraph.graphicsItems.InfiniteLine import InfLineLabel
 
 from core.settings import THEMES
 
@@ -34,6 +37,11 @@ _DARK = {
     QPalette.HighlightedText: "#ffffff",
 }
 _DARK_DISABLED = {QPalette.WindowText: "#7a7d82", QPalette.Text: "#7a7d82", QPalette.ButtonText: "#7a7d82"}
+#: the dark theme's application style sheet: unchecked boxes get an outline the eye can find
+DARK_STYLE_SHEET = (
+    "QCheckBox::indicator:unchecked, QAbstractItemView::indicator:unchecked {"
+    " border: 1px solid #8c8f94; border-radius: 2px; background: #1e1f22; width: 12px; height: 12px; }"
+)
 
 
 def effective_theme(app: QApplication, name: str) -> str:
@@ -62,6 +70,7 @@ def apply_theme(app: QApplication, name: str) -> str:
     theme = effective_theme(app, name)
     app.setStyle("Fusion")
     app.setPalette(dark_palette() if theme == "dark" else app.style().standardPalette())
+    app.setStyleSheet(DARK_STYLE_SHEET if theme == "dark" else "")
     background, foreground = PLOT_COLORS[theme]
     pg.setConfigOptions(background=background, foreground=foreground)
     for widget in app.allWidgets():
@@ -80,10 +89,18 @@ def _on_system_scheme_changed(app: QApplication) -> None:
 
 
 def tint_plot(view: pg.GraphicsView, background: str, foreground: str) -> None:
-    """Colour one plot's background and axes; the view remembers them (an export restores them after)."""
+    """Colour everything one plot draws but its data (background, axes, titles, axis labels, legends,
+    line labels); the view remembers the colours (an export restores them after)."""
     view.setProperty("ee_plot_colors", (background, foreground))
     view.setBackground(background)
     for item in view.scene().items():
         if isinstance(item, pg.AxisItem):
             item.setPen(foreground)
-            item.setTextPen(foreground)
+            item.setTextPen(foreground)  # tick labels and the axis label
+        elif isinstance(item, pg.LegendItem):
+            item.setLabelTextColor(foreground)
+        elif isinstance(item, pg.LabelItem):  # titles and legend entries
+            item.setAttr("color", foreground)
+            item.setText(item.text)
+        elif isinstance(item, InfLineLabel):
+            item.setColor(foreground)

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QPalette
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from core.pipeline import embed_pending
 from core.registry import discover
@@ -341,7 +341,7 @@ def test_every_dialog_preview_builds_offscreen(qtbot, window):
         qtbot.addWidget(dialog)
         image = dialog.grab().toImage()
         assert image.width() > 300 and image.height() > 200, name
-    assert "Qt " in dialogs["about"].findChildren(type(window._message))[1].text()
+    assert "Qt " in dialogs["about"].findChildren(QLabel)[1].text()
     assert "&lt;" not in guide_html() and "<h3>Map</h3>" in guide_html()
     edited = dialogs["settings"]
     edited.theme.setCurrentText("dark")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from gui.plain_widgets import ELIDE, TextsOnDemand, read_only_view
+from gui.plain_widgets import ELIDE, ElidedLabel, TextsOnDemand, read_only_view
 
 
 def test_long_list_reads_only_the_texts_it_shows(qtbot):
@@ -37,3 +37,19 @@ def test_long_list_reads_only_the_texts_it_shows(qtbot):
     before = len(asked)
     model.data(model.index(4350, 2))
     assert len(asked) == before  # same block: no second lookup
+
+
+def test_elided_label_wraps_then_elides_and_keeps_the_whole_text(qtbot):
+    words = " ".join(f"word{i}" for i in range(300))
+    label = ElidedLabel(words, max_lines=2, tip="what this is")
+    qtbot.addWidget(label)
+    label.resize(300, 60)
+    label.show()
+    qtbot.waitExposed(label)
+    assert len(label._shown) == 2 and label._shown[-1].endswith("…") and label.is_elided()
+    assert label.text() == words and "word200" in label.toolTip()  # far past the shown lines (tooltips are capped)
+    assert label.minimumSizeHint().width() < 100  # never the text's width
+    label.setText("short")
+    assert not label.is_elided() and label._shown == ["short"] and label.toolTip() == "what this is"
+    image = label.grab().toImage()
+    assert any(image.pixelColor(x, y) != image.pixelColor(0, 0) for x in range(60) for y in range(image.height()))

@@ -143,7 +143,7 @@ def test_collection_tooltip_shows_a_hostile_source_path_literally(qtbot, tmp_pat
         sidebar.set_store(store)
         item = sidebar._tree.topLevelItem(0)
         assert item.text(0) == "notes"
-        assert shows_literally(item.toolTip(0), "/data/<b>bold</b> notes.csv")
+        assert shows_literally(item.toolTip(0), "notes\n/data/<b>bold</b> notes.csv")  # the name, then its source
     finally:
         sidebar.set_store(None)
         store.close()

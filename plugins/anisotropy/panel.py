@@ -8,6 +8,7 @@ from typing import Any, Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -28,6 +29,8 @@ from core.anisotropy import SCORES
 from core.plugin_api import AnalysisData
 from core.progress import null_progress
 from gui.panel_base import PanelContext, PluginPanel
+from gui.plain_widgets import compact_combo
+from gui.plot_widgets import bars, legend_below, line_sample, power_of_ten, themed_plot
 from plugins.anisotropy.analysis import (
     CORRECTIONS,
     AnisotropyParams,
@@ -41,12 +44,13 @@ CORRECTION_LABELS = {"none": "none", "center": "center", "whiten": "whiten", "al
 SHORT_LABELS = {"none": "none", "center": "center", "whiten": "whiten", "all_but_the_top": "ABTT"}
 
 DIMENSION_MEASURES = {"mean": "dim_mean", "variance": "dim_var", "cosine contribution": "dim_contribution"}
-TEXT_COLOR = "#333"
 PAIR_PEN = pg.mkPen("#1f77b4", width=2)
 BASELINE_PEN = pg.mkPen("#7f7f7f", width=2, style=Qt.DashLine)
-NORMAL_BRUSH = pg.mkBrush("#9db7d5")
+MEAN_PEN = pg.mkPen("#1f77b4", style=Qt.DotLine)
+NORMAL_BRUSH = pg.mkBrush("#7f9fc8")
 OUTLIER_BRUSH = pg.mkBrush("#d62728")
-LEGEND_BRUSH = pg.mkBrush(255, 255, 255, 210)
+#: the spectrum shows components down to this fraction of the largest ratio; the rest is counted, not drawn
+SPECTRUM_FLOOR = 1e-6
 
 
 def _format(key: str, fmt: str, report: AnisotropyReport) -> str:
@@ -56,6 +60,12 @@ def _format(key: str, fmt: str, report: AnisotropyReport) -> str:
     if isinstance(value, float) and not np.isfinite(value):
         return "n/a"
     return fmt.format(value)
+
+
+def _relabel(legend: pg.LegendItem, item: Any, name: str) -> None:
+    """Show ``item`` in ``legend`` as ``name`` (added on first use, renamed after)."""
+    legend.removeItem(item)
+    legend.addItem(item, name)
 
 
 def _plain_label(text: str = "") -> QLabel:
@@ -70,22 +80,6 @@ def _added(plot_item: pg.PlotItem, graphics_item: Any) -> Any:
     return graphics_item
 
 
-def _plot(title: str, bottom: str, left: str) -> pg.PlotWidget:
-    widget = pg.PlotWidget(background="w")
-    item = widget.getPlotItem()
-    item.setTitle(title, color=TEXT_COLOR)
-    item.setLabel("bottom", bottom, color=TEXT_COLOR)
-    item.setLabel("left", left, color=TEXT_COLOR)
-    item.showGrid(x=True, y=True, alpha=0.2)
-    for side in ("bottom", "left"):
-        axis = item.getAxis(side)
-        axis.setTextPen(TEXT_COLOR)
-        axis.setPen("#888")
-        axis.enableAutoSIPrefix(False)
-    widget.setMinimumHeight(220)
-    return widget
-
-
 class AnisotropyPanel(PluginPanel):
     """Scores of the selected correction, a before/after table and three charts."""
 
@@ -97,11 +91,12 @@ class AnisotropyPanel(PluginPanel):
         self._tabs.addTab(self._build_scores(), "Scores")
         self._tabs.addTab(self._build_compare(), "Before/after")
         self._items: dict[str, Any] = {}  # plot items by name, made on the first result (see _item)
-        self._hist = _plot("Cosine of random pairs", "cosine", "density")
-        self._hist.getPlotItem().addLegend(offset=(-10, 10), labelTextColor=TEXT_COLOR, brush=LEGEND_BRUSH)
+        self._hist = themed_plot("Cosine of random pairs", "cosine similarity", "density (per unit cosine)")
+        legend_below(self._hist.getPlotItem())
         self._tabs.addTab(self._hist, "Cosines")
-        self._spectrum = _plot("Principal-component spectrum", "component", "explained variance ratio")
-        self._spectrum.getPlotItem().setLogMode(y=True)
+        self._spectrum = themed_plot("Principal-component spectrum", "principal component (rank)",
+                                     "explained variance ratio", log_y=True)
+        legend_below(self._spectrum.getPlotItem())
         self._tabs.addTab(self._spectrum, "Spectrum")
         self._tabs.addTab(self._build_dimensions(), "Dimensions")
         self.body.addWidget(self._tabs, 1)
@@ -110,7 +105,7 @@ class AnisotropyPanel(PluginPanel):
     def _build_switcher(self) -> QHBoxLayout:
         row = QHBoxLayout()
         row.addWidget(_plain_label("Correction:"))
-        self._correction = QComboBox()
+        self._correction = compact_combo(QComboBox())
         for name in CORRECTIONS:
             self._correction.addItem(CORRECTION_LABELS[name], name)
         self._correction.setToolTip(
@@ -162,7 +157,8 @@ class AnisotropyPanel(PluginPanel):
             value.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
             value.setTextInteractionFlags(Qt.TextSelectableByMouse)
             hint = _plain_label(meaning)
-            hint.setStyleSheet("color: #666; font-size: 11px;")
+            hint.setStyleSheet("font-size: 11px;")
+            hint.setForegroundRole(QPalette.PlaceholderText)  # a muted grey in either theme
             hint.setWordWrap(True)
             grid.addWidget(name, 2 * row, 0)
             grid.addWidget(value, 2 * row, 1)
@@ -172,7 +168,7 @@ class AnisotropyPanel(PluginPanel):
         layout.addLayout(grid)
         self._id_note = _plain_label()
         self._id_note.setWordWrap(True)
-        self._id_note.setStyleSheet("color: #666;")
+        self._id_note.setForegroundRole(QPalette.PlaceholderText)
         layout.addWidget(self._id_note)
         layout.addStretch(1)
         return page
@@ -192,7 +188,7 @@ class AnisotropyPanel(PluginPanel):
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
         row.addWidget(_plain_label("Show:"))
-        self._dim_measure = QComboBox()
+        self._dim_measure = compact_combo(QComboBox())
         self._dim_measure.addItems(list(DIMENSION_MEASURES))
         self._dim_measure.setToolTip(
             "Per-dimension mean, variance, or share of the mean cosine E[u_k v_k]; rogue dimensions in red "
@@ -201,7 +197,8 @@ class AnisotropyPanel(PluginPanel):
         self._dim_measure.currentIndexChanged.connect(self._on_dim_measure_changed)
         row.addWidget(self._dim_measure, 1)
         layout.addLayout(row)
-        self._dims = _plot("Per-dimension statistics", "dimension", "mean")
+        self._dims = themed_plot("Per-dimension statistics", "dimension (index)", "mean")
+        legend_below(self._dims.getPlotItem())
         layout.addWidget(self._dims, 1)
         self._outlier_note = _plain_label()
         self._outlier_note.setWordWrap(True)
@@ -279,21 +276,30 @@ class AnisotropyPanel(PluginPanel):
             density, _ = np.histogram(values, bins=edges, density=True)
             curve = self._item(name, lambda p=pen, n=name: item.plot(stepMode="center", pen=p, name=n))
             curve.setData(edges, density)
-        mean_line = self._item("mean", lambda: _added(item, pg.InfiniteLine(
-            angle=90, pen=pg.mkPen("#1f77b4", style=Qt.DotLine))))
+        mean_line = self._item("mean", lambda: _added(item, pg.InfiniteLine(angle=90, pen=MEAN_PEN)))
         mean_line.setValue(report.mean_cosine)
+        _relabel(item.legend, self._item("mean sample", lambda: line_sample(MEAN_PEN)),
+                 f"mean cosine {report.mean_cosine:.3f}")
 
     def _draw_spectrum(self, report: AnisotropyReport) -> None:
+        """Ratios down to SPECTRUM_FLOOR × the largest (smaller ones are rounding noise, and a log
+        axis running to 10⁻¹⁸ squeezes the real spectrum); how many were left out is in the legend."""
         item = self._spectrum.getPlotItem()
         ratios = report.variance_ratios
-        positive = ratios > 0
+        shown = (ratios > 0) & (ratios >= SPECTRUM_FLOOR * float(ratios.max(initial=0.0)))
         components = np.arange(1, ratios.size + 1)
-        curve = self._item("spectrum", lambda: item.plot(pen=PAIR_PEN, symbol="o", symbolSize=3,
-                                                         symbolBrush="#1f77b4", symbolPen=None))
-        curve.setData(components[positive], ratios[positive])
-        isotropic = self._item("isotropic", lambda: _added(item, pg.InfiniteLine(
-            angle=0, pen=BASELINE_PEN, label="isotropic 1/d", labelOpts={"color": "#555", "position": 0.85})))
+        curve = self._item("spectrum", lambda: _added(item, pg.PlotDataItem(
+            pen=PAIR_PEN, symbol="o", symbolSize=3, symbolBrush="#1f77b4", symbolPen=None)))
+        curve.setData(components[shown], ratios[shown])
+        left_out = int(ratios.size - shown.sum())
+        name = f"{int(shown.sum())} components"
+        if left_out:
+            name += f"; {left_out} below {power_of_ten(SPECTRUM_FLOOR)} × the largest not drawn"
+        _relabel(item.legend, curve, name)
+        isotropic = self._item("isotropic", lambda: _added(item, pg.InfiniteLine(angle=0, pen=BASELINE_PEN)))
         isotropic.setValue(np.log10(1.0 / report.d))
+        _relabel(item.legend, self._item("isotropic sample", lambda: line_sample(BASELINE_PEN)),
+                 f"isotropic: every component 1/d = 1/{report.d}")
 
     def _draw_dimensions(self) -> None:
         report = self._shown_report()
@@ -302,14 +308,14 @@ class AnisotropyPanel(PluginPanel):
         measure = self._dim_measure.currentText()
         values = getattr(report, DIMENSION_MEASURES[measure])
         item = self._dims.getPlotItem()
-        item.setLabel("left", measure, color=TEXT_COLOR)
+        item.setLabel("left", measure)
         mask = np.zeros(values.size, dtype=bool)
         mask[report.outlier_dimensions] = True
         dims = np.arange(values.size)
-        for key, chosen, brush in (("normal bars", ~mask, NORMAL_BRUSH), ("rogue bars", mask, OUTLIER_BRUSH)):
-            bars = self._item(key, lambda b=brush: _added(item, pg.BarGraphItem(
-                x=[], height=[], width=0.8, brush=b, pen=None)))
-            bars.setOpts(x=dims[chosen], height=values[chosen])
+        for key, chosen, brush in (("dimension", ~mask, NORMAL_BRUSH), ("rogue dimension", mask, OUTLIER_BRUSH)):
+            shown = self._item(key, lambda b=brush, k=key: _added(item, bars(b, name=k)))
+            shown.setZValue(1 if key == "rogue dimension" else 0)  # a rogue bar is never drawn over
+            shown.setOpts(x=dims[chosen], height=values[chosen])
         note = f"Rogue dimensions (red): {_format('outlier_dimensions', '', report)}"
         if self._shown_correction() == "whiten" and "whiten" in self._result.reports:
             note += ". Whitened axes are the principal components, not the original dimensions."

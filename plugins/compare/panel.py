@@ -27,7 +27,8 @@ from core.hubness import MEASURES as HUBNESS_MEASURES
 from gui.colour_keys import ColourBar
 from gui.panel_base import PanelContext, PluginPanel
 from plugins.compare.analysis import CompareParams, CompareResult, SpaceMeasures, SpacePair
-from gui.plain_widgets import elide, fill_table, plain_label, read_only_table, table_item, text_item
+from gui.plain_widgets import ElidedLabel, compact_combo, elide, fill_table, plain_label, read_only_table, table_item, text_item
+from gui.plot_widgets import bars, themed_plot
 from gui.scatter import ScatterView, categorical_groups, continuous_groups
 
 CHANGED_SHOWN = 100
@@ -74,7 +75,7 @@ class _MapView(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.title = plain_label("", TIPS["layout"])
+        self.title = ElidedLabel("", tip=TIPS["layout"])
         self.scatter = ScatterView(self)
         self.scatter.setMinimumSize(160, 160)
         layout.addWidget(self.title)
@@ -100,12 +101,11 @@ class ComparePanel(PluginPanel):
         self.body.addLayout(self._build_controls())
         summary = QHBoxLayout()
         self.cka_label = plain_label("", TIPS["cka"])
-        self.overlap_label = plain_label("", TIPS["overlap"])
+        self.overlap_label = ElidedLabel("", max_lines=2, tip=TIPS["overlap"])
         summary.addWidget(self.cka_label)
         summary.addWidget(self.overlap_label, 1)
         self.body.addLayout(summary)
-        self.note = plain_label("")
-        self.note.setWordWrap(True)
+        self.note = ElidedLabel("", max_lines=3)
         self.body.addWidget(self.note)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_spaces_tab(), "Spaces")
@@ -118,10 +118,9 @@ class ComparePanel(PluginPanel):
     # ------------------------------------------------------------------ layout
     def _build_controls(self) -> QHBoxLayout:
         bar = QHBoxLayout()
-        self.other_box = QComboBox()
+        self.other_box = compact_combo(QComboBox())
         self.other_box.setToolTip("The embedding space compared with the one in view (another model's vectors "
                                   "of the same documents)")
-        self.other_box.setMinimumContentsLength(16)
         self.other_box.currentIndexChanged.connect(self._on_other_changed)
         self.k_spin = QSpinBox()
         self.k_spin.setRange(1, 200)
@@ -130,7 +129,7 @@ class ComparePanel(PluginPanel):
         self.k_spin.setKeyboardTracking(False)
         self.k_spin.setToolTip("Neighbours per document for the overlap, hubness and mixing")
         self.k_spin.valueChanged.connect(self._on_k_changed)
-        self.layout_box = QComboBox()
+        self.layout_box = compact_combo(QComboBox())
         for key, title in LAYOUT_TITLES.items():
             self.layout_box.addItem(title, key)
         self.layout_box.setCurrentIndex(self.layout_box.findData(self.params.layout))
@@ -148,16 +147,14 @@ class ComparePanel(PluginPanel):
         layout.setContentsMargins(2, 4, 2, 2)
         self.measures = read_only_table(["Measure", "Current", "Other"], ["", "", ""], text_column=0)
         layout.addWidget(self.measures, 3)
-        self.histogram = pg.PlotWidget(background="w")
+        self.histogram = themed_plot("Documents by neighbours kept", "neighbours shared by both spaces (of k)",
+                                     "documents", integer_x=True)
         self.histogram.setMinimumHeight(150)
         plot = self.histogram.getPlotItem()
-        plot.setTitle("Documents by neighbours kept", color="#333", size="9pt")
-        plot.setLabel("bottom", "neighbours shared by both spaces (of k)")
-        plot.setLabel("left", "documents")
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
         self.histogram.setToolTip(TIPS["overlap"])
-        self._bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=pg.mkBrush("#4c72b0"))
+        self._bars = bars("#4c72b0")
         plot.addItem(self._bars)
         layout.addWidget(self.histogram, 2)
         return page
@@ -177,14 +174,13 @@ class ComparePanel(PluginPanel):
             box = QWidget()
             box_layout = QVBoxLayout(box)
             box_layout.setContentsMargins(0, 0, 0, 0)
-            title = plain_label("")
+            title = ElidedLabel("")
             self.list_titles.append(title)
             box_layout.addWidget(title)
             box_layout.addWidget(table)
             table.cellDoubleClicked.connect(lambda r, _c, t=table: self._select_from(t, r))
             lists.addWidget(box)
-        self.source = plain_label("Click a document to see its neighbours in both spaces.")
-        self.source.setWordWrap(True)
+        self.source = ElidedLabel("Click a document to see its neighbours in both spaces.", max_lines=3)
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
@@ -199,7 +195,7 @@ class ComparePanel(PluginPanel):
         layout = QVBoxLayout(page)
         layout.setContentsMargins(2, 4, 2, 2)
         bar = QHBoxLayout()
-        self.overlay_box = QComboBox()
+        self.overlay_box = compact_combo(QComboBox())
         for key, title in OVERLAY_TITLES.items():
             self.overlay_box.addItem(title, key)
         self.overlay_box.setCurrentIndex(self.overlay_box.findData(self.params.map_overlay))
@@ -209,7 +205,7 @@ class ComparePanel(PluginPanel):
         self.colour_button = QPushButton("Colour main map by overlap")
         self.colour_button.setToolTip(TIPS["overlap"])
         self.colour_button.clicked.connect(self._on_colour_clicked)
-        self.disparity = plain_label("", TIPS["disparity"])
+        self.disparity = ElidedLabel("", tip=TIPS["disparity"])
         bar.addWidget(self.overlay_box)
         bar.addWidget(self.colour_button)
         bar.addWidget(self.disparity, 1)
@@ -356,7 +352,7 @@ class ComparePanel(PluginPanel):
         p = int(position[0])
         self._shown_row = int(pair.rows[p])
         own, *texts = self.context.texts(np.concatenate(([pair.rows[p]], pair.knn_a[p], pair.knn_b[p])))
-        self.source.setText(f"{elide(own, 300)}  —  overlap {pair.overlap[p]:.2f}")
+        self.source.setText(f"Overlap {pair.overlap[p]:.2f}  —  {own}")
         for table, title, name, mine, theirs, mine_texts in (
             (self.list_a, self.list_titles[0], pair.name_a, pair.knn_a[p], pair.knn_b[p], texts[: pair.k]),
             (self.list_b, self.list_titles[1], pair.name_b, pair.knn_b[p], pair.knn_a[p], texts[pair.k :]),

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 from core.hubness import MEASURES
 from core.hubness_reduction import METHOD_TITLES, METHODS
 from gui.panel_base import PanelContext, PluginPanel, plain_tooltip
-from gui.plain_widgets import elide
+from gui.plain_widgets import ElidedLabel, compact_combo, elide
+from gui.plot_widgets import bars, legend_below, line_sample, themed_plot
 from plugins.hubness.analysis import K_CHOICES, HubnessParams, HubnessResult
 
 METHOD_HELP = {
@@ -40,9 +41,9 @@ METHOD_HELP = {
     "csls": "Penalises points whose neighbourhoods are dense, as in word translation "
     "(Conneau et al. 2018).",
 }
-RAW_BRUSH = pg.mkBrush(70, 110, 180, 220)
-REDUCED_BRUSH = pg.mkBrush(230, 140, 40, 220)
-MAX_BINS = 60
+RAW_BRUSH = pg.mkBrush(70, 110, 180)
+REDUCED_BRUSH = pg.mkBrush(230, 140, 40)
+K_PEN = pg.mkPen("#8c8c8c", width=2, style=Qt.DashLine)
 LIST_ROWS = 50
 TEXT_CHARS = 300
 
@@ -62,10 +63,10 @@ def _fmt(name: str, value: float) -> str:
     return str(int(value)) if name == "max_occurrence" else f"{value:.3f}"
 
 
-def _bin_edges(top: int) -> np.ndarray:
-    """Integer bin edges over 0..top: one bin per value, or MAX_BINS wider ones."""
-    width = max(1, int(np.ceil((top + 1) / MAX_BINS)))
-    return np.arange(0, top + width + 1, width)
+def occurrence_counts(occurrence: np.ndarray, top: int) -> np.ndarray:
+    """How many points have N_k = 0, 1, …, ``top``: one bin per integer, so N_k = 0 (the antihubs)
+    is a bar of its own."""
+    return np.bincount(occurrence.astype(np.int64), minlength=top + 1).astype(np.float64)
 
 
 class HubnessPanel(PluginPanel):
@@ -88,7 +89,7 @@ class HubnessPanel(PluginPanel):
             self._k_combo.addItem(str(k), k)
         self._k_combo.setCurrentIndex(self._k_combo.findData(self.params.k))
         self._k_combo.setToolTip(plain_tooltip("k: length of each point's nearest-neighbour list."))
-        self._method_combo = QComboBox()
+        self._method_combo = compact_combo(QComboBox())
         for method in METHODS:
             self._method_combo.addItem(METHOD_TITLES[method], method)
             self._method_combo.setItemData(self._method_combo.count() - 1, plain_tooltip(METHOD_HELP[method]), Qt.ToolTipRole)
@@ -107,24 +108,19 @@ class HubnessPanel(PluginPanel):
         self._log_box.toggled.connect(self._on_log_box_toggled)
 
     def _build_plot(self) -> None:
-        self._plot_widget = pg.PlotWidget(background="w")
+        self._plot_widget = themed_plot("k-occurrence N_k", "N_k (kNN lists a point is in)", "points", integer_x=True)
         self._plot_widget.setMinimumHeight(200)
         self._plot = self._plot_widget.getPlotItem()
-        self._plot.setTitle("k-occurrence N_k")
-        self._plot.setLabel("bottom", "N_k (lists a point is in)")
         self._plot.setMouseEnabled(x=True, y=False)
-        self._plot.addLegend(offset=(-10, 10))
-        self._raw_bars = pg.BarGraphItem(x=[], height=[], width=1, brush=RAW_BRUSH, pen=None, name="Raw")
-        self._reduced_bars = pg.BarGraphItem(
-            x=[], height=[], width=1, brush=REDUCED_BRUSH, pen=None, name="After reduction"
-        )
+        legend_below(self._plot)
+        self._raw_bars = bars(RAW_BRUSH, width=0.5)
+        self._reduced_bars = bars(REDUCED_BRUSH, width=0.5)
         self._plot.addItem(self._raw_bars)
         self._plot.addItem(self._reduced_bars)
-        self._k_line = pg.InfiniteLine(
-            angle=90, pen=pg.mkPen("#555", style=Qt.DashLine), label="mean = k", labelOpts={"position": 0.9, "color": "#555"}
-        )
+        self._k_line = pg.InfiniteLine(angle=90, pen=K_PEN)  # named in the legend, not on the plot: no label over a bar
+        self._k_sample = line_sample(K_PEN)
         self._plot.addItem(self._k_line)
-        self.body.addWidget(self._plot_widget, 2)
+        self.body.addWidget(self._plot_widget, 3)
 
     def _build_measures(self) -> None:
         card = QFrame()
@@ -132,7 +128,8 @@ class HubnessPanel(PluginPanel):
         grid = QGridLayout(card)
         grid.setContentsMargins(8, 4, 8, 4)
         grid.setVerticalSpacing(2)
-        self._after_header = QLabel("After")
+        self._after_header = ElidedLabel("After")
+        self._after_header.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         for col, label in enumerate((QLabel("Measure"), QLabel("Raw"), self._after_header)):
             label.setStyleSheet("font-weight: bold;")
             if col:
@@ -200,6 +197,7 @@ class HubnessPanel(PluginPanel):
         self._plot.legend.clear()
         self._plot.legend.addItem(self._raw_bars, "Raw")
         self._plot.legend.addItem(self._reduced_bars, f"After {METHOD_TITLES[result.method]}")
+        self._plot.legend.addItem(self._k_sample, f"mean N_k = k = {result.k}")
         for name, (raw, after) in self._value_labels.items():
             raw.setText(_fmt(name, getattr(result.measures, name)))
             after.setText(_fmt(name, getattr(result.reduced, name)))
@@ -208,7 +206,7 @@ class HubnessPanel(PluginPanel):
         antihubs = result.antihub_rows
         self._fill_list(self._antihub_list, antihubs[:LIST_ROWS], result.occurrence)
         self._tabs.setTabText(2, f"Antihubs ({antihubs.size})")
-        self._tabs.setTabText(1, f"Top hubs ({result.hub_rows.size} with N_k > {2 * result.k})")
+        self._tabs.setTabText(1, f"Top hubs ({result.hub_rows.size} in > {2 * result.k} lists)")
         self._draw_histogram()
 
     def _fill_table(self, result: HubnessResult) -> None:
@@ -237,15 +235,13 @@ class HubnessPanel(PluginPanel):
         result = self._result
         if result is None:
             return
-        edges = _bin_edges(int(max(result.occurrence.max(), result.reduced_occurrence.max())))
-        width = float(edges[1] - edges[0])
-        centres = edges[:-1] + (width - 1) / 2
-        counts = [np.histogram(occ[result.points], bins=edges)[0].astype(np.float64)  # one count per distinct text
+        top = int(max(result.occurrence.max(), result.reduced_occurrence.max()))
+        counts = [occurrence_counts(occ[result.points], top)  # one count per distinct text
                   for occ in (result.occurrence, result.reduced_occurrence)]
         log = self.params.log_scale
-        for bars, count, shift in zip((self._raw_bars, self._reduced_bars), counts, (-0.25, 0.25)):
-            heights = np.log10(1.0 + count) if log else count
-            bars.setOpts(x=centres + shift * width, height=heights, width=0.5 * width)
+        for shown, count, shift in zip((self._raw_bars, self._reduced_bars), counts, (-0.25, 0.25)):
+            values = np.flatnonzero(count)  # an empty bin draws nothing (its outline would be a dot on the axis)
+            shown.setOpts(x=values + shift, height=np.log10(1.0 + count[values]) if log else count[values])
         self._k_line.setValue(result.k)
         axis = self._plot.getAxis("left")
         if log:
