@@ -74,7 +74,7 @@ class CollectionsPanel(QWidget):
         # simply read again at the next refresh, so only results are listened to
         self._reader = Worker("sidebar", self)
         self._reader.sig_result.connect(self._on_counts_read)
-        self.setMinimumWidth(280)
+        self.setMinimumWidth(240)  # with the map and one side panel, the window fits a 1280-px screen
 
     def set_store(self, store: Store | None) -> None:
         """Show ``store`` (None: nothing); a progress read of the previous store is waited for."""

@@ -37,7 +37,7 @@ from gui.error_dialog import ErrorReporter
 from gui.help import FORMATS, WelcomeOverlay
 from gui.main_menus import MenuSources, build_menus, show_guide
 from gui.panel_base import PanelContext
-from gui.plain_widgets import ElidedLabel
+from gui.plain_widgets import ElidedLabel, scrollable
 from gui.plugin_host import PluginHost
 from gui.selection_actions import SelectionActions
 from gui.selection_history import SelectionCommands
@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         dock.setObjectName("dock-collections")
         dock.setWidget(self.collections)
         self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+        self.resizeDocks([dock], [280], Qt.Horizontal)  # room for names at first; narrower on a small screen
         self.docks: dict[str, QDockWidget] = {"collections": dock}
         self.card = DocumentCard()
         self.card.sig_open.connect(self._on_card_open)
@@ -181,7 +182,7 @@ class MainWindow(QMainWindow):
                 continue
             dock = QDockWidget(spec.title, self)
             dock.setObjectName(f"dock-{spec.id}")
-            dock.setWidget(widget)
+            dock.setWidget(scrollable(widget))
             area = DOCK_AREAS.get(spec.placement, Qt.RightDockWidgetArea)
             self.addDockWidget(area, dock)
             if spec.placement in tab_with:

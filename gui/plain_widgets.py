@@ -5,8 +5,8 @@ from typing import Any, Callable, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent, QTextLayout, QTextOption
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel, QSizePolicy, QTableView, QTableWidget,
-                               QTableWidgetItem, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHeaderView, QLabel, QScrollArea, QSizePolicy,
+                               QTableView, QTableWidget, QTableWidgetItem, QWidget)
 
 from gui.panel_base import plain_tooltip
 from gui.shown_text import capped
@@ -234,3 +234,13 @@ def compact_combo(combo: QComboBox, chars: int = 8) -> QComboBox:
     combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
     combo.setMinimumContentsLength(chars)
     return combo
+
+
+def scrollable(panel: QWidget) -> QScrollArea:
+    """``panel`` in a frameless scroll area: a dock then fits a narrow window (the panel scrolls
+    instead of widening the window past the screen) and still fills a wide one."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    area.setWidget(panel)
+    return area

@@ -150,3 +150,9 @@ def test_collection_names_and_status_fit_the_sidebar_at_its_default_width(qtbot,
     assert header.sectionSize(2) >= metrics.horizontalAdvance(item.text(2))
     assert "demo_corpus" in item.toolTip(0) and "/data/demo_corpus.csv" in item.toolTip(0)
     assert long_name in tree.topLevelItem(1).toolTip(0)
+
+
+def test_the_window_with_every_view_fits_a_1280_pixel_screen(window):
+    """Ten side views and the map: panels scroll inside their docks instead of widening the window."""
+    assert len(window.docks) >= 10
+    assert window.minimumSizeHint().width() <= 1280

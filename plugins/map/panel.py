@@ -98,13 +98,14 @@ class MapPanel(PluginPanel):
         self.render_box = QComboBox()
         self.render_box.addItems(["Auto", "Points", "Density"])
         self.render_box.setToolTip("Auto draws a density image when more than 200,000 points are in view")
-        self.reset_button = self._tool_button("Reset zoom", "Show all points", False)
-        self.export_button = self._tool_button("Export figure…", "Save the map as PNG, SVG or PDF "
+        self.reset_button = self._tool_button("Reset", "Reset zoom: show all points", False)
+        self.export_button = self._tool_button("Figure…", "Export figure: save the map as PNG, SVG or PDF for print, "
                                                "with its data and a manifest", False)
-        self.html_button = self._tool_button("Interactive map…", "Save the map as one HTML file that opens in any "
-                                             "browser, offline: pan, zoom, hover, search, legend toggles, selection", False)
+        self.html_button = self._tool_button("HTML…", "Export an interactive map: one HTML file that opens in any "
+                                             "browser, offline — pan, zoom, hover, search, legend toggles, selection", False)
         self.recompute_action = QAction("Recompute layout", self, shortcut=QKeySequence("Ctrl+R"),
                                         toolTip=RECOMPUTE_TIP, shortcutContext=Qt.WindowShortcut)
+        self.recompute_action.setIconText("Recompute")  # the button's text; menus and tooltips say it whole
         self.addAction(self.recompute_action)
         self.recompute_button = QToolButton()
         self.recompute_button.setDefaultAction(self.recompute_action)
@@ -161,7 +162,7 @@ class MapPanel(PluginPanel):
     def _slider(self, lo: int, hi: int, tip: str) -> QSlider:
         slider = QSlider(Qt.Horizontal)
         slider.setRange(lo, hi)
-        slider.setFixedWidth(90)
+        slider.setFixedWidth(70)
         slider.setToolTip(tip)
         return slider
 
