@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import gc
-import time
+import threading
 
 import numpy as np
 import pytest
@@ -15,12 +15,18 @@ from core.registry import discover
 from gui.main_window import MainWindow
 
 
-class SlowEncoder(HashingEncoder):
-    """The hashing model at a small real model's pace: 20 ms per 32 texts. Its time grows with the
-    texts, not with the calls (the pipeline makes one call per part of up to 1,024 texts)."""
+class GatedEncoder(HashingEncoder):
+    """The hashing model held at a gate: the first ``free`` calls run at once, later ones wait until
+    ``gate`` is set (at most 30 s), so a test acts while a job is surely mid-way, on any machine."""
+
+    def __init__(self, dim: int = 64, free: int = 3) -> None:
+        super().__init__(dim)
+        self.free, self.calls, self.gate = free, 0, threading.Event()
 
     def encode(self, texts, batch_size=32):
-        time.sleep(0.02 * len(texts) / 32)
+        self.calls += 1
+        if self.calls > self.free:
+            self.gate.wait(30)
         return super().encode(texts, batch_size)
 
 
@@ -101,7 +107,9 @@ def test_semantic_search_is_encoded_off_the_gui_thread(window, qtbot, tmp_path):
 
 
 def test_cancel_stops_embedding_and_keeps_finished_batches(qtbot, tmp_path):
-    win = MainWindow(discover(), model_name="hashing-64", encoder_factory=lambda name: SlowEncoder(64))
+    encoder = GatedEncoder(64, free=3)
+    win = MainWindow(discover(), model_name="hashing-64", encoder_factory=lambda name: encoder)
+    win.show()
     try:
         assert win.workspace.open(tmp_path / "cancel.duckdb")
         corpus = tmp_path / "long.txt"
@@ -109,15 +117,17 @@ def test_cancel_stops_embedding_and_keeps_finished_batches(qtbot, tmp_path):
         committed: list[int] = []
         win.service.sig_batch_committed.connect(lambda ids, done, total: committed.append(done))
         win.import_paths([str(corpus)])
-        qtbot.waitUntil(lambda: len(committed) >= 3, timeout=30_000)
-        with qtbot.waitSignal(win.service.sig_cancelled, timeout=10_000):
-            win.cancel_jobs()
+        qtbot.waitUntil(lambda: len(committed) >= 3, timeout=30_000)  # the fourth part waits at the gate
+        with qtbot.waitSignal(win.service.sig_cancelled, timeout=30_000):
+            qtbot.mouseClick(win._cancel, Qt.LeftButton)  # the status bar's Cancel button
+            encoder.gate.set()
         qtbot.waitUntil(lambda: not win.service.busy, timeout=10_000)
         store = win.session.store
         model_id = store.ensure_model("hashing-64")
         embedded = 3000 - store.count_pending([1], model_id)
-        assert committed[-1] <= embedded < 3000
+        assert encoder.calls == 4 and committed[-1] <= embedded < 3000  # the part in flight ends, no fifth starts
     finally:
+        encoder.gate.set()
         close_quietly(win)
 
 
