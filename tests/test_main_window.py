@@ -6,8 +6,7 @@ import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from core.encoder import HashingEncoder
@@ -50,11 +49,11 @@ def close_quietly(win: MainWindow) -> None:
 
 
 def drop(window: MainWindow, *paths) -> None:
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(200, 200), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    window.dropEvent(event)
-    assert event.isAccepted()
+    """Drag the files onto the middle of the window and drop them (enter, move, drop)."""
+    from tests.gui_driver import drag_and_drop, file_mime
+
+    target = window.childAt(window.rect().center()) or window
+    assert drag_and_drop(target, file_mime(*paths)) == (True, True)
 
 
 def test_drop_ends_with_a_ready_collection_and_filled_views(window, qtbot, tmp_path):
@@ -95,15 +94,66 @@ def test_selection_request_reaches_every_panel(window, qtbot, tmp_path):
     assert blocker.args[0].tolist() == [3, 5]  # out-of-range rows are dropped
 
 
-def test_semantic_search_is_encoded_off_the_gui_thread(window, qtbot, tmp_path):
-    corpus = tmp_path / "q.txt"
-    corpus.write_text("apples and pears\nstars and planets\nfootball and goals\n", encoding="utf-8")
-    drop(window, corpus)
-    qtbot.waitUntil(lambda: window.session.view is not None and window.session.view.data.n == 3, timeout=30_000)
-    with qtbot.waitSignal(window.context.sig_search_results, timeout=10_000) as blocker:
-        window.context.sig_request_semantic_search.emit("stars and planets")
-    rows, scores = blocker.args
-    assert window.session.texts(rows[:1]) == ["stars and planets"] and scores[0] == pytest.approx(1.0, abs=1e-5)
+class ThreadRecordingEncoder(HashingEncoder):
+    """The hashing model, noting the thread of every call."""
+
+    def __init__(self, dim: int = 64) -> None:
+        super().__init__(dim)
+        self.threads: list[int] = []
+
+    def encode(self, texts, batch_size=32):
+        self.threads.append(threading.get_ident())
+        return super().encode(texts, batch_size)
+
+
+def test_semantic_search_is_encoded_off_the_gui_thread(qtbot, tmp_path):
+    encoder = ThreadRecordingEncoder(64)
+    win = MainWindow(discover(), model_name="hashing-64", encoder_factory=lambda name: encoder,
+                     settings_file=tmp_path / "settings.json")
+    win.show()
+    try:
+        assert win.workspace.open(tmp_path / "q.duckdb")
+        corpus = tmp_path / "q.txt"
+        corpus.write_text("apples and pears\nstars and planets\nfootball and goals\n", encoding="utf-8")
+        drop(win, corpus)
+        qtbot.waitUntil(lambda: win.session.view is not None and win.session.view.data.n == 3, timeout=30_000)
+        qtbot.waitUntil(lambda: not win.service.busy, timeout=30_000)
+        before = len(encoder.threads)
+        with qtbot.waitSignal(win.context.sig_search_results, timeout=10_000) as blocker:
+            win.context.sig_request_semantic_search.emit("stars and planets")
+        rows, _ = blocker.args
+        assert win.session.texts(rows[:1]) == ["stars and planets"]
+        query_threads = encoder.threads[before:]
+        assert len(query_threads) == 1 and query_threads[0] != threading.get_ident()  # not the GUI thread
+    finally:
+        close_quietly(win)
+
+
+def test_semantic_search_with_the_bundled_model_finds_a_paraphrase(qtbot, tmp_path):
+    """The real model through the window: the query shares no content word with the answer."""
+    from core.encoder import DEFAULT_MODEL
+
+    win = MainWindow(discover(), model_name=DEFAULT_MODEL, settings_file=tmp_path / "settings.json")
+    win.show()
+    try:
+        assert win.workspace.open(tmp_path / "real.duckdb")
+        corpus = tmp_path / "topics.txt"
+        docs = ["The goalkeeper saved a penalty in the final minute.", "Whisk the eggs with sugar until fluffy.",
+                "The telescope discovered a planet orbiting a distant star.", "Interest rates rose again this quarter.",
+                "The violinist performed a sonata by Brahms."]
+        corpus.write_text("\n".join(docs), encoding="utf-8")
+        drop(win, corpus)
+        qtbot.waitUntil(lambda: win.session.view is not None and win.session.view.data.n == 5, timeout=120_000)
+        qtbot.mouseClick(win.map_panel.meaning_button, Qt.LeftButton)  # search by meaning
+        assert win.map_panel.meaning_button.isChecked()
+        edit = win.map_panel.search_edit
+        with qtbot.waitSignal(win.context.sig_search_results, timeout=60_000) as blocker:
+            qtbot.keyClicks(edit, "astronomers spotted a new world around a faraway sun")
+            qtbot.keyClick(edit, Qt.Key_Return)
+        rows, scores = blocker.args
+        assert win.session.texts(rows[:1]) == [docs[2]] and scores[0] > scores[1]
+    finally:
+        close_quietly(win)
 
 
 def test_cancel_stops_embedding_and_keeps_finished_batches(qtbot, tmp_path):
@@ -191,10 +241,9 @@ def test_a_search_answer_for_a_previous_view_is_dropped(window, qtbot, tmp_path)
     qtbot.waitUntil(lambda: window.session.view is not None and window.session.view.data.n == 3, timeout=30_000)
     shown: list = []
     window.context.sig_search_results.connect(lambda rows, scores: shown.append(rows))
-    window.context.sig_request_semantic_search.emit("stars and planets")
-    window._query_key = "another view"  # the view changed while the query was on its way
-    with qtbot.waitSignal(window.service.sig_query_done, timeout=10_000):
-        pass
+    with qtbot.waitSignal(window.service.sig_query_done, timeout=10_000):  # entered before the query is sent
+        window.context.sig_request_semantic_search.emit("stars and planets")
+        window._query_key = "another view"  # the view changed while the query was on its way
     assert shown == []
 
 
