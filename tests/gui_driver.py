@@ -46,20 +46,30 @@ def right_click(widget: QWidget, pos: QPoint) -> None:
     QApplication.sendEvent(widget, event)
 
 
-def open_popup(qtbot, timeout: int = 5_000) -> QMenu:
-    """The popup menu that is open now (waits until one is)."""
-    qtbot.waitUntil(lambda: isinstance(QApplication.activePopupWidget(), QMenu), timeout=timeout)
+def open_popup(qtbot, containing: str | None = None, timeout: int = 5_000) -> QMenu:
+    """The popup menu that is open now (waits until one is, with an entry starting with ``containing``)."""
+
+    def is_open() -> bool:
+        menu = QApplication.activePopupWidget()
+        return isinstance(menu, QMenu) and (containing is None or any(t.startswith(containing) for t in menu_entries(menu)))
+
+    qtbot.waitUntil(is_open, timeout=timeout)
     return QApplication.activePopupWidget()
 
 
 def menu_entries(menu: QMenu) -> dict[str, bool]:
     """Text (without the shortcut hint) → enabled, of every entry."""
-    return {a.text().split("\t")[0]: a.isEnabled() for a in menu.actions() if not a.isSeparator()}
+    return {_plain(a.text()): a.isEnabled() for a in menu.actions() if not a.isSeparator()}
+
+
+def _plain(text: str) -> str:
+    """A menu text as shown: no shortcut hint, no '&' mnemonic marker."""
+    return text.split("\t")[0].replace("&", "")
 
 
 def click_entry(menu: QMenu, text: str) -> None:
     """Click the entry whose text starts with ``text`` where it is drawn in the open menu."""
-    action = next(a for a in menu.actions() if a.text().split("\t")[0].startswith(text))
+    action = next(a for a in menu.actions() if _plain(a.text()).startswith(text))
     assert action.isEnabled(), f"{text!r} is disabled"
     QTest.mouseClick(menu, Qt.LeftButton, Qt.NoModifier, menu.actionGeometry(action).center())
 

@@ -172,3 +172,106 @@ def test_export_selection_and_new_collection_from_the_map_menu(window, qtbot, tm
     qtbot.waitUntil(lambda: not window.service.busy, timeout=30_000)
     model_id = store.ensure_model("hashing-64")
     assert store.count_pending([chosen.id], model_id) == 0  # and it is embedded with the window's model
+
+
+# ---------------------------------------------------------------------- a view's controls
+
+
+def test_changing_k_in_the_hubness_panel_recomputes_the_view(window, qtbot, tmp_path):
+    lines = [f"note {i} about subject {i % 9} and {i % 4}" for i in range(60)]
+    drop_and_wait(window, qtbot, write_corpus(tmp_path, "notes", lines), n=60)
+    slot = window.host.slots["hubness"]
+    qtbot.waitUntil(lambda: slot.result is not None and slot.result.k == slot.params.k, timeout=60_000)
+    panel = slot.panel
+    combo = panel._k_combo
+    before = slot.result.k
+    window.docks["hubness"].raise_()
+    combo.setFocus()
+    qtbot.keyClick(combo, Qt.Key_Down)  # the next k in the list, by the keyboard
+    chosen = int(combo.currentText())
+    assert chosen > before
+    qtbot.waitUntil(lambda: slot.result is not None and slot.result.k == chosen, timeout=60_000)
+    # every point lists k neighbours, so the k-occurrences add up to n * k (computed here, not by the view)
+    assert slot.result.occurrence.sum() == 60 * chosen
+    assert slot.params.k == chosen and panel.params.k == chosen  # the new k is the view's params now
+
+
+# ---------------------------------------------------------------------- exporting a figure
+
+
+def open_menu_path(window, qtbot, *texts: str) -> None:
+    """Click through the menu bar: the top menu, then each entry (a submenu opens under the cursor)."""
+    bar = window.menuBar()
+    top = next(a for a in bar.actions() if a.text().replace("&", "") == texts[0])
+    QTest.mouseClick(bar, Qt.LeftButton, Qt.NoModifier, bar.actionGeometry(top).center())
+    for text in texts[1:]:
+        click_entry(open_popup(qtbot, text), text)
+
+
+def figure_dialog_answer(qtbot, fmt_key, width: str, dpi: str, path):
+    """Pick the format by a key (Home: the first, PNG; a letter: the next format starting with it), type width and DPI, press Save, then name the file."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    def handle(dialog) -> None:
+        dialog.format_box.setFocus()
+        QTest.keyClick(dialog.format_box, fmt_key)
+        for box, text in ((dialog.width_box, width), (dialog.dpi_box, dpi)):
+            box.setFocus()
+            QTest.keyClick(box, Qt.Key_A, Qt.ControlModifier)
+            QTest.keyClicks(box, text)
+        handle.file = when_modal(save_as(path), QFileDialog)
+        QTest.mouseClick(dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.Save), Qt.LeftButton)
+
+    return handle
+
+
+def test_export_view_writes_the_figure_with_the_chosen_format_width_and_dpi(window, qtbot, tmp_path):
+    import json
+    import shutil
+    import subprocess
+
+    from PySide6.QtGui import QImage
+
+    from gui.figure_export import FigureExportDialog
+
+    drop_and_wait(window, qtbot, write_corpus(tmp_path, "figs", [f"figure text {i} on {i % 5}" for i in range(40)]), n=40)
+    qtbot.waitUntil(lambda: window.host.slots["hubness"].result is not None, timeout=60_000)
+
+    (tmp_path / "figures").mkdir()  # the folder the user picks exists
+    png = figure_dialog_answer(qtbot, Qt.Key_Home, "900", "150", tmp_path / "figures" / "hubs")  # no suffix typed
+    answered = when_modal(png, FigureExportDialog)
+    open_menu_path(window, qtbot, "File", "Export view", "Hubness")
+    assert len(answered) == 1 and len(png.file) == 1
+    image = QImage(str(tmp_path / "figures" / "hubs.png"))
+    assert image.width() == 900 and round(image.dotsPerMeterX() * 0.0254) == 150
+    assert len({image.pixel(x, y) for x in range(0, 900, 7) for y in range(0, image.height(), 7)}) > 3  # not blank
+    manifest = json.loads((tmp_path / "figures" / "hubs.manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["dpi"], manifest["width_px"], manifest["view"]) == (150, 900, "hubness")
+    assert (tmp_path / "figures" / "hubs.csv").stat().st_size > 0
+
+    svg = figure_dialog_answer(qtbot, Qt.Key_S, "1200", "300", tmp_path / "figures" / "hubs-vector")
+    answered = when_modal(svg, FigureExportDialog)
+    open_menu_path(window, qtbot, "File", "Export view", "Hubness")
+    assert len(answered) == 1 and (tmp_path / "figures" / "hubs-vector.svg").exists()
+    if shutil.which("rsvg-convert"):  # read back by another renderer than the one that wrote it
+        out = tmp_path / "rendered.png"
+        subprocess.run(["rsvg-convert", "-o", str(out), str(tmp_path / "figures" / "hubs-vector.svg")], check=True,
+                       timeout=60)
+        rendered = QImage(str(out))
+        assert rendered.width() > 100 and len({rendered.pixel(x, y) for x in range(0, rendered.width(), 5)
+                                               for y in range(0, rendered.height(), 5)}) > 3
+    else:
+        import xml.etree.ElementTree as ET
+
+        assert ET.parse(tmp_path / "figures" / "hubs-vector.svg").getroot().tag.endswith("svg")
+
+    pdf = figure_dialog_answer(qtbot, Qt.Key_P, "600", "100", tmp_path / "figures" / "hubs-print")  # P: PNG -> PDF
+    answered = when_modal(pdf, FigureExportDialog)
+    open_menu_path(window, qtbot, "File", "Export view", "Hubness")
+    assert len(answered) == 1 and (tmp_path / "figures" / "hubs-print.pdf").exists()
+    if shutil.which("pdftoppm"):  # poppler renders the page: 6 inches wide at 100 dpi are 600 pixels
+        subprocess.run(["pdftoppm", "-png", "-r", "100", "-singlefile", str(tmp_path / "figures" / "hubs-print.pdf"),
+                        str(tmp_path / "page")], check=True, timeout=60)
+        page = QImage(str(tmp_path / "page.png"))
+        assert abs(page.width() - 600) <= 2
+        assert len({page.pixel(x, y) for x in range(0, page.width(), 5) for y in range(0, page.height(), 5)}) > 3
