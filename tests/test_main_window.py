@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from core.encoder import HashingEncoder
 from core.registry import discover
@@ -182,13 +182,37 @@ def test_cancel_stops_embedding_and_keeps_finished_batches(qtbot, tmp_path):
 
 
 def test_every_panel_preview_builds_offscreen(qtbot):
+    from collections import Counter
+
+    import pyqtgraph as pg
+
     for spec in discover().specs:
         panel = spec.resolve_panel().preview()
         qtbot.addWidget(panel)
         panel.resize(800, 500)
+        panel.show()
+        qtbot.waitExposed(panel)
         image = panel.grab().toImage()
         assert image.width() >= 800 and image.height() >= 500, spec.id  # at least the asked size
-        assert isinstance(panel.table_rows(), list) and isinstance(panel.figure_items(), dict)
+        rows, figures = panel.table_rows(), panel.figure_items()
+        assert isinstance(rows, list) and isinstance(figures, dict)
+        assert rows or figures, f"{spec.id}: the preview's sample data shows no table or figure"
+        for name, plot in figures.items():  # each figure draws its sample data, inside its plot area
+            drawn = [item for item in plot.listDataItems() if getattr(item, "getData", None) is not None
+                     and item.getData()[0] is not None and len(item.getData()[0]) > 0]
+            images = [item for item in plot.items if isinstance(item, pg.ImageItem) and item.image is not None]
+            assert drawn or images, f"{spec.id}: figure {name!r} is empty"
+            area = plot.getViewBox()
+            rect = area.mapRectToScene(area.boundingRect()).toRect()
+            view = area.scene().views()[0]
+            shot = view.grab(view.mapFromScene(area.mapRectToScene(area.boundingRect())).boundingRect()).toImage()
+            assert rect.width() > 20 and shot.width() > 20, f"{spec.id}: figure {name!r} has no room"
+            colours = Counter(shot.pixel(x, y) for x in range(0, shot.width(), 3) for y in range(0, shot.height(), 3))
+            background_share = colours.most_common(1)[0][1] / sum(colours.values())
+            assert background_share < 0.995, f"{spec.id}: figure {name!r} draws nothing in its plot area"
+        texts = [w.text() for w in panel.findChildren(QLabel) if w.isVisible() and w.text().strip()]
+        assert texts, f"{spec.id}: no label shows anything"
+        panel.hide()
 
 
 def test_corrected_space_becomes_a_derived_set_and_the_views_switch_to_it(window, qtbot, tmp_path):
