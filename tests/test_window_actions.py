@@ -209,12 +209,15 @@ def open_menu_path(window, qtbot, *texts: str) -> None:
 
 
 def figure_dialog_answer(qtbot, fmt_key, width: str, dpi: str, path):
-    """Pick the format by a key (Home: the first, PNG; a letter: the next format starting with it), type width and DPI, press Save, then name the file."""
+    """Pick the format by a key (Home: the first, PNG; a letter: the next format starting with it), choose
+    "Custom width" (End in the size box), type the width in inches and the DPI, press Save, name the file."""
     from PySide6.QtWidgets import QDialogButtonBox
 
     def handle(dialog) -> None:
         dialog.format_box.setFocus()
         QTest.keyClick(dialog.format_box, fmt_key)
+        dialog.size_box.setFocus()
+        QTest.keyClick(dialog.size_box, Qt.Key_End)
         for box, text in ((dialog.width_box, width), (dialog.dpi_box, dpi)):
             box.setFocus()
             QTest.keyClick(box, Qt.Key_A, Qt.ControlModifier)
@@ -238,18 +241,18 @@ def test_export_view_writes_the_figure_with_the_chosen_format_width_and_dpi(wind
     qtbot.waitUntil(lambda: window.host.slots["hubness"].result is not None, timeout=60_000)
 
     (tmp_path / "figures").mkdir()  # the folder the user picks exists
-    png = figure_dialog_answer(qtbot, Qt.Key_Home, "900", "150", tmp_path / "figures" / "hubs")  # no suffix typed
+    png = figure_dialog_answer(qtbot, Qt.Key_Home, "6", "150", tmp_path / "figures" / "hubs")  # no suffix typed
     answered = when_modal(png, FigureExportDialog)
     open_menu_path(window, qtbot, "File", "Export view", "Hubness")
     assert len(answered) == 1 and len(png.file) == 1
     image = QImage(str(tmp_path / "figures" / "hubs.png"))
     assert image.width() == 900 and round(image.dotsPerMeterX() * 0.0254) == 150
     assert len({image.pixel(x, y) for x in range(0, 900, 7) for y in range(0, image.height(), 7)}) > 3  # not blank
-    manifest = json.loads((tmp_path / "figures" / "hubs.manifest.json").read_text(encoding="utf-8"))
-    assert (manifest["dpi"], manifest["width_px"], manifest["view"]) == (150, 900, "hubness")
-    assert (tmp_path / "figures" / "hubs.csv").stat().st_size > 0
+    manifest = json.loads((tmp_path / "figures" / "hubs.png.manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["dpi"], manifest["width_in"], manifest["view"]) == (150, 6, "hubness")
+    assert (tmp_path / "figures" / "hubs.png.csv").stat().st_size > 0
 
-    svg = figure_dialog_answer(qtbot, Qt.Key_S, "1200", "300", tmp_path / "figures" / "hubs-vector")
+    svg = figure_dialog_answer(qtbot, Qt.Key_S, "8", "300", tmp_path / "figures" / "hubs-vector")
     answered = when_modal(svg, FigureExportDialog)
     open_menu_path(window, qtbot, "File", "Export view", "Hubness")
     assert len(answered) == 1 and (tmp_path / "figures" / "hubs-vector.svg").exists()
@@ -265,7 +268,7 @@ def test_export_view_writes_the_figure_with_the_chosen_format_width_and_dpi(wind
 
         assert ET.parse(tmp_path / "figures" / "hubs-vector.svg").getroot().tag.endswith("svg")
 
-    pdf = figure_dialog_answer(qtbot, Qt.Key_P, "600", "100", tmp_path / "figures" / "hubs-print")  # P: PNG -> PDF
+    pdf = figure_dialog_answer(qtbot, Qt.Key_P, "6", "100", tmp_path / "figures" / "hubs-print")  # P: PNG -> PDF
     answered = when_modal(pdf, FigureExportDialog)
     open_menu_path(window, qtbot, "File", "Export view", "Hubness")
     assert len(answered) == 1 and (tmp_path / "figures" / "hubs-print.pdf").exists()
