@@ -221,6 +221,41 @@ def test_compute_reports_every_correction(result: AnisotropyResult, anisotropic:
     assert SPEC.resolve_compute() is compute
 
 
+def published_isoscore(X: np.ndarray) -> float:
+    """IsoScore as Rudman et al. (2022) write it, step by step, with scikit-learn's PCA."""
+    from sklearn.decomposition import PCA
+
+    d = X.shape[1]
+    reoriented = PCA(n_components=d, svd_solver="full").fit_transform(X - X.mean(axis=0))  # steps 1-2
+    variances = reoriented.var(axis=0, ddof=1)  # step 3: the covariance diagonal in PCA space
+    normalised = np.sqrt(d) * variances / np.linalg.norm(variances)  # step 4
+    delta = np.linalg.norm(normalised - 1) / np.sqrt(2 * (d - np.sqrt(d)))  # step 5
+    phi = (d - delta**2 * (d - np.sqrt(d))) ** 2 / d**2  # step 6
+    return float((d * phi - 1) / (d - 1))  # step 7
+
+
+def brute_partition_isotropy(X: np.ndarray) -> float:
+    """Mu & Viswanath's I(W) by brute force: Z(c) = Σ exp(cᵀx) over every eigenvector c of XᵀX, each
+    signed so that its largest-magnitude entry is positive (Z(c) ≠ Z(−c): the measure needs a convention)."""
+    from scipy.special import logsumexp
+
+    _, directions = np.linalg.eigh(X.T @ X)
+    pivots = directions[np.abs(directions).argmax(axis=0), np.arange(directions.shape[1])]
+    directions = directions * np.sign(pivots)
+    log_z = logsumexp(X @ directions, axis=0)
+    return float(np.exp(log_z.min() - log_z.max()))
+
+
+def test_isoscore_of_a_hand_worked_example() -> None:
+    # variances 4 and 1 along the axes, d = 2: v = (4, 1)·√2/√17; δ² = ‖v − 1‖² / (2(2 − √2));
+    # φ = (2 − δ²(2 − √2))² / 4; IsoScore = 2φ − 1
+    X = np.array([[2.0, 1.0], [-2.0, 1.0], [2.0, -1.0], [-2.0, -1.0]])
+    v = np.array([4.0, 1.0]) * np.sqrt(2) / np.sqrt(17)
+    delta2 = np.sum((v - 1) ** 2) / (2 * (2 - np.sqrt(2)))
+    expected = 2 * ((2 - delta2 * (2 - np.sqrt(2))) ** 2 / 4) - 1
+    assert isoscore(X) == pytest.approx(expected, abs=1e-9) == pytest.approx(published_isoscore(X), abs=1e-9)
+
+
 def test_corrected_reports_match_measures_of_corrected_vectors(
     result: AnisotropyResult, anisotropic: np.ndarray
 ) -> None:
@@ -230,12 +265,12 @@ def test_corrected_reports_match_measures_of_corrected_vectors(
         report = result.reports[name]
         np.testing.assert_allclose(report.variance_ratios, pca_spectrum(Y), atol=1e-5)
         np.testing.assert_allclose(report.dim_var, np.cov(Y.T).diagonal(), atol=1e-4)
-        assert report.isoscore == pytest.approx(isoscore(Y), abs=1e-4)
+        assert report.isoscore == pytest.approx(published_isoscore(Y), abs=1e-4)
         assert report.mean_cosine == pytest.approx(mean_pair_cosine(Y), abs=1e-5)
         # Whitened data have a degenerate XᵀX (all eigenvalues equal), so Mu & Viswanath's directions c are
         # any orthonormal basis and I varies a little with the basis eigh happens to return.
         tolerance = 0.02 if name == "whiten" else 1e-3
-        assert report.partition_isotropy == pytest.approx(partition_isotropy(Y), rel=tolerance)
+        assert report.partition_isotropy == pytest.approx(brute_partition_isotropy(Y), rel=tolerance)
 
 
 def test_as_dict_keys_are_exact(result: AnisotropyResult) -> None:

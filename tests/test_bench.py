@@ -113,17 +113,23 @@ def test_gpu_figures_from_a_recorded_h200_run(monkeypatch):
     from bench import gpu
     from bench.common import ROOT
 
-    recorded = {f["name"].split(".", 1)[1]: f["extra"] for f in
-                json.loads((ROOT / "bench" / "results" / "gpu" / "latest.json").read_text())["figures"]}
+    report = json.loads((ROOT / "bench" / "results" / "gpu" / "latest.json").read_text())["figures"]
+    recorded = {f["name"].split(".", 1)[1]: f["extra"] for f in report}
     answer = {"device": "NVIDIA H200", "short": recorded["short"], "mixed": recorded["mixed"],
               "cpu": recorded["fp16_agreement"], "pool": recorded["pool"], "oom": recorded["oom_fallback"]}
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(gpu, "run_isolated", lambda target, **kwargs: answer)
     figures = {f.name: f for f in gpu.run(quick=False)}
-    short = figures["gpu.short"]
-    assert short.ours == pytest.approx(50_000 / min(recorded["short"]["ours_s"].values()))
-    assert short.ratio == pytest.approx(recorded["short"]["baseline_s"] / min(recorded["short"]["ours_s"].values()))
-    assert short.passed and not figures["gpu.mixed"].passed  # 1.10 and 0.84 against 0.95
+    # the figures rebuilt from the measurements are the ones the H200 run reported (its own report, not a
+    # formula repeated here), e.g. 4,722 texts/s at 1.10 times the baseline for short texts
+    for figure in report:
+        rebuilt = figures[figure["name"]]
+        for key in ("ours", "baseline", "ratio"):
+            if figure.get(key) is not None:
+                assert getattr(rebuilt, key) == pytest.approx(figure[key], rel=1e-9), (figure["name"], key)
+        assert rebuilt.passed == figure["passed"], figure["name"]
+    assert round(figures["gpu.short"].ours) == 4722 and round(figures["gpu.short"].ratio, 2) == 1.10
+    assert not figures["gpu.mixed"].passed  # 0.84 against 0.95
     assert figures["gpu.fp16_agreement"].passed and figures["gpu.oom_fallback"].passed
     assert "5 out-of-memory errors caught" in figures["gpu.oom_fallback"].notes
 

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QPalette
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from core.pipeline import embed_pending
 from core.registry import discover
@@ -27,7 +27,9 @@ from gui.main_window import MainWindow
 from gui.selection_history import SelectionHistory, rows_of
 from gui.settings_dialog import SettingsDialog
 from gui.theme import PLOT_COLORS, apply_theme
+from tests.gui_driver import click_entry, type_in_dialog, when_modal
 from tests.test_main_window import close_quietly
+from tests.test_window_actions import right_click_collections, sidebar_row
 
 
 def make_window(tmp_path, settings_name: str = "settings.json") -> MainWindow:
@@ -174,8 +176,12 @@ def test_merge_reuses_vectors_and_keeps_the_originals(store, hashing):
 def test_delete_compacts_and_reopens_a_consistent_workspace(window, qtbot, tmp_path):
     keep = add_corpus(window, qtbot, tmp_path, "keep", 30)
     gone = add_corpus(window, qtbot, tmp_path, "gone", 200)
+    tree, pos = sidebar_row(window, "gone")
+    qtbot.mouseClick(tree.viewport(), Qt.LeftButton, pos=pos)
+    asked = when_modal(lambda box: qtbot.keyClick(box, Qt.Key_Y), QMessageBox)  # "Yes" by its key
     with qtbot.waitSignal(window.collection_actions.sig_compacted, timeout=60_000):
-        window.collection_actions.delete_now((gone,))
+        qtbot.keyClick(tree, Qt.Key_Delete)  # the sidebar's Delete key
+    assert len(asked) == 1
     assert window.session is not None  # reopened
     store = window.session.store
     assert [c.id for c in store.collections()] == [keep]
@@ -184,17 +190,23 @@ def test_delete_compacts_and_reopens_a_consistent_workspace(window, qtbot, tmp_p
     assert len(store.load_vectors((keep,), store.embedding_sets()[0].model_id)[0]) == 30
 
 
-def test_rename_merge_and_reembed_from_the_window(window, qtbot, tmp_path, monkeypatch):
+def test_rename_merge_and_reembed_from_the_window(window, qtbot, tmp_path):
     from PySide6.QtWidgets import QInputDialog
 
     first = add_corpus(window, qtbot, tmp_path, "red", 10)
     second = add_corpus(window, qtbot, tmp_path, "blue", 10)
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("crimson", True))
-    window.collection_actions.run("rename", (first,))
+    tree, pos = sidebar_row(window, "red")
+    qtbot.mouseClick(tree.viewport(), Qt.LeftButton, pos=pos)
+    answered = when_modal(type_in_dialog("crimson"), QInputDialog)
+    qtbot.keyClick(tree, Qt.Key_F2)  # the sidebar's rename key opens the real dialog
     store = window.session.store
-    assert store.collection(first).name == "crimson"
-    merged = window.collection_actions.merge_now((first, second), "both")
+    assert len(answered) == 1 and store.collection(first).name == "crimson"
+    menu = right_click_collections(window, qtbot, "crimson", "blue")
+    when_modal(type_in_dialog("both"), QInputDialog)
+    click_entry(menu, "Merge into a new collection…")
+    (merged,) = [c.id for c in store.collections() if c.name == "both"]
     assert store.collection(merged).n_docs == 20 and len(store.collections()) == 3
+    assert {first, second} < {c.id for c in store.collections()}
     window.embedding_sets.embed_now((first,), "hashing-32")
     # a condition, not waitSignal: two embed jobs answer in a row, and a queued second answer must not
     # reach a finished signal blocker
@@ -206,17 +218,6 @@ def test_rename_merge_and_reembed_from_the_window(window, qtbot, tmp_path, monke
     qtbot.waitUntil(lambda: window.session.view is not None and window.session.view.data.vectors.shape == (10, 32),
                     timeout=30_000)
     assert all(v == 0 for v in consistency(store).values())
-
-
-def test_collection_menu_enables_what_the_selection_allows(qtbot):
-    panel = CollectionsPanel()
-    qtbot.addWidget(panel)
-    menu = panel.menu_for((1, 2))
-    enabled = {a.text().split("\t")[0]: a.isEnabled() for a in menu.actions() if not a.isSeparator()}
-    assert enabled["Merge into a new collection…"] and not enabled["Rename…"] and enabled["Delete…"]
-    with qtbot.waitSignal(panel.sig_action_requested) as blocker:
-        next(a for a in menu.actions() if a.text().startswith("Export")).trigger()
-    assert blocker.args == ["export", (1, 2)]
 
 
 def test_compacting_shrinks_a_file_with_deleted_rows(store):

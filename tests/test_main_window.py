@@ -2,25 +2,30 @@
 from __future__ import annotations
 
 import gc
-import time
+import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLabel
 
 from core.encoder import HashingEncoder
 from core.registry import discover
 from gui.main_window import MainWindow
 
 
-class SlowEncoder(HashingEncoder):
-    """The hashing model at a small real model's pace: 20 ms per 32 texts. Its time grows with the
-    texts, not with the calls (the pipeline makes one call per part of up to 1,024 texts)."""
+class GatedEncoder(HashingEncoder):
+    """The hashing model held at a gate: the first ``free`` calls run at once, later ones wait until
+    ``gate`` is set (at most 30 s), so a test acts while a job is surely mid-way, on any machine."""
+
+    def __init__(self, dim: int = 64, free: int = 3) -> None:
+        super().__init__(dim)
+        self.free, self.calls, self.gate = free, 0, threading.Event()
 
     def encode(self, texts, batch_size=32):
-        time.sleep(0.02 * len(texts) / 32)
+        self.calls += 1
+        if self.calls > self.free:
+            self.gate.wait(30)
         return super().encode(texts, batch_size)
 
 
@@ -44,11 +49,11 @@ def close_quietly(win: MainWindow) -> None:
 
 
 def drop(window: MainWindow, *paths) -> None:
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(200, 200), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    window.dropEvent(event)
-    assert event.isAccepted()
+    """Drag the files onto the middle of the window and drop them (enter, move, drop)."""
+    from tests.gui_driver import drag_and_drop, file_mime
+
+    target = window.childAt(window.rect().center()) or window
+    assert drag_and_drop(target, file_mime(*paths)) == (True, True)
 
 
 def test_drop_ends_with_a_ready_collection_and_filled_views(window, qtbot, tmp_path):
@@ -89,19 +94,72 @@ def test_selection_request_reaches_every_panel(window, qtbot, tmp_path):
     assert blocker.args[0].tolist() == [3, 5]  # out-of-range rows are dropped
 
 
-def test_semantic_search_is_encoded_off_the_gui_thread(window, qtbot, tmp_path):
-    corpus = tmp_path / "q.txt"
-    corpus.write_text("apples and pears\nstars and planets\nfootball and goals\n", encoding="utf-8")
-    drop(window, corpus)
-    qtbot.waitUntil(lambda: window.session.view is not None and window.session.view.data.n == 3, timeout=30_000)
-    with qtbot.waitSignal(window.context.sig_search_results, timeout=10_000) as blocker:
-        window.context.sig_request_semantic_search.emit("stars and planets")
-    rows, scores = blocker.args
-    assert window.session.texts(rows[:1]) == ["stars and planets"] and scores[0] == pytest.approx(1.0, abs=1e-5)
+class ThreadRecordingEncoder(HashingEncoder):
+    """The hashing model, noting the thread of every call."""
+
+    def __init__(self, dim: int = 64) -> None:
+        super().__init__(dim)
+        self.threads: list[int] = []
+
+    def encode(self, texts, batch_size=32):
+        self.threads.append(threading.get_ident())
+        return super().encode(texts, batch_size)
+
+
+def test_semantic_search_is_encoded_off_the_gui_thread(qtbot, tmp_path):
+    encoder = ThreadRecordingEncoder(64)
+    win = MainWindow(discover(), model_name="hashing-64", encoder_factory=lambda name: encoder,
+                     settings_file=tmp_path / "settings.json")
+    win.show()
+    try:
+        assert win.workspace.open(tmp_path / "q.duckdb")
+        corpus = tmp_path / "q.txt"
+        corpus.write_text("apples and pears\nstars and planets\nfootball and goals\n", encoding="utf-8")
+        drop(win, corpus)
+        qtbot.waitUntil(lambda: win.session.view is not None and win.session.view.data.n == 3, timeout=30_000)
+        qtbot.waitUntil(lambda: not win.service.busy, timeout=30_000)
+        before = len(encoder.threads)
+        with qtbot.waitSignal(win.context.sig_search_results, timeout=10_000) as blocker:
+            win.context.sig_request_semantic_search.emit("stars and planets")
+        rows, _ = blocker.args
+        assert win.session.texts(rows[:1]) == ["stars and planets"]
+        query_threads = encoder.threads[before:]
+        assert len(query_threads) == 1 and query_threads[0] != threading.get_ident()  # not the GUI thread
+    finally:
+        close_quietly(win)
+
+
+def test_semantic_search_with_the_bundled_model_finds_a_paraphrase(qtbot, tmp_path):
+    """The real model through the window: the query shares no content word with the answer."""
+    from core.encoder import DEFAULT_MODEL
+
+    win = MainWindow(discover(), model_name=DEFAULT_MODEL, settings_file=tmp_path / "settings.json")
+    win.show()
+    try:
+        assert win.workspace.open(tmp_path / "real.duckdb")
+        corpus = tmp_path / "topics.txt"
+        docs = ["The goalkeeper saved a penalty in the final minute.", "Whisk the eggs with sugar until fluffy.",
+                "The telescope discovered a planet orbiting a distant star.", "Interest rates rose again this quarter.",
+                "The violinist performed a sonata by Brahms."]
+        corpus.write_text("\n".join(docs), encoding="utf-8")
+        drop(win, corpus)
+        qtbot.waitUntil(lambda: win.session.view is not None and win.session.view.data.n == 5, timeout=120_000)
+        qtbot.mouseClick(win.map_panel.meaning_button, Qt.LeftButton)  # search by meaning
+        assert win.map_panel.meaning_button.isChecked()
+        edit = win.map_panel.search_edit
+        with qtbot.waitSignal(win.context.sig_search_results, timeout=60_000) as blocker:
+            qtbot.keyClicks(edit, "astronomers spotted a new world around a faraway sun")
+            qtbot.keyClick(edit, Qt.Key_Return)
+        rows, scores = blocker.args
+        assert win.session.texts(rows[:1]) == [docs[2]] and scores[0] > scores[1]
+    finally:
+        close_quietly(win)
 
 
 def test_cancel_stops_embedding_and_keeps_finished_batches(qtbot, tmp_path):
-    win = MainWindow(discover(), model_name="hashing-64", encoder_factory=lambda name: SlowEncoder(64))
+    encoder = GatedEncoder(64, free=3)
+    win = MainWindow(discover(), model_name="hashing-64", encoder_factory=lambda name: encoder)
+    win.show()
     try:
         assert win.workspace.open(tmp_path / "cancel.duckdb")
         corpus = tmp_path / "long.txt"
@@ -109,26 +167,52 @@ def test_cancel_stops_embedding_and_keeps_finished_batches(qtbot, tmp_path):
         committed: list[int] = []
         win.service.sig_batch_committed.connect(lambda ids, done, total: committed.append(done))
         win.import_paths([str(corpus)])
-        qtbot.waitUntil(lambda: len(committed) >= 3, timeout=30_000)
-        with qtbot.waitSignal(win.service.sig_cancelled, timeout=10_000):
-            win.cancel_jobs()
+        qtbot.waitUntil(lambda: len(committed) >= 3, timeout=30_000)  # the fourth part waits at the gate
+        with qtbot.waitSignal(win.service.sig_cancelled, timeout=30_000):
+            qtbot.mouseClick(win._cancel, Qt.LeftButton)  # the status bar's Cancel button
+            encoder.gate.set()
         qtbot.waitUntil(lambda: not win.service.busy, timeout=10_000)
         store = win.session.store
         model_id = store.ensure_model("hashing-64")
         embedded = 3000 - store.count_pending([1], model_id)
-        assert committed[-1] <= embedded < 3000
+        assert encoder.calls == 4 and committed[-1] <= embedded < 3000  # the part in flight ends, no fifth starts
     finally:
+        encoder.gate.set()
         close_quietly(win)
 
 
 def test_every_panel_preview_builds_offscreen(qtbot):
+    from collections import Counter
+
+    import pyqtgraph as pg
+
     for spec in discover().specs:
         panel = spec.resolve_panel().preview()
         qtbot.addWidget(panel)
         panel.resize(800, 500)
+        panel.show()
+        qtbot.waitExposed(panel)
         image = panel.grab().toImage()
         assert image.width() >= 800 and image.height() >= 500, spec.id  # at least the asked size
-        assert isinstance(panel.table_rows(), list) and isinstance(panel.figure_items(), dict)
+        rows, figures = panel.table_rows(), panel.figure_items()
+        assert isinstance(rows, list) and isinstance(figures, dict)
+        assert rows or figures, f"{spec.id}: the preview's sample data shows no table or figure"
+        for name, plot in figures.items():  # each figure draws its sample data, inside its plot area
+            drawn = [item for item in plot.listDataItems() if getattr(item, "getData", None) is not None
+                     and item.getData()[0] is not None and len(item.getData()[0]) > 0]
+            images = [item for item in plot.items if isinstance(item, pg.ImageItem) and item.image is not None]
+            assert drawn or images, f"{spec.id}: figure {name!r} is empty"
+            area = plot.getViewBox()
+            rect = area.mapRectToScene(area.boundingRect()).toRect()
+            view = area.scene().views()[0]
+            shot = view.grab(view.mapFromScene(area.mapRectToScene(area.boundingRect())).boundingRect()).toImage()
+            assert rect.width() > 20 and shot.width() > 20, f"{spec.id}: figure {name!r} has no room"
+            colours = Counter(shot.pixel(x, y) for x in range(0, shot.width(), 3) for y in range(0, shot.height(), 3))
+            background_share = colours.most_common(1)[0][1] / sum(colours.values())
+            assert background_share < 0.995, f"{spec.id}: figure {name!r} draws nothing in its plot area"
+        texts = [w.text() for w in panel.findChildren(QLabel) if w.isVisible() and w.text().strip()]
+        assert texts, f"{spec.id}: no label shows anything"
+        panel.hide()
 
 
 def test_corrected_space_becomes_a_derived_set_and_the_views_switch_to_it(window, qtbot, tmp_path):
@@ -181,10 +265,9 @@ def test_a_search_answer_for_a_previous_view_is_dropped(window, qtbot, tmp_path)
     qtbot.waitUntil(lambda: window.session.view is not None and window.session.view.data.n == 3, timeout=30_000)
     shown: list = []
     window.context.sig_search_results.connect(lambda rows, scores: shown.append(rows))
-    window.context.sig_request_semantic_search.emit("stars and planets")
-    window._query_key = "another view"  # the view changed while the query was on its way
-    with qtbot.waitSignal(window.service.sig_query_done, timeout=10_000):
-        pass
+    with qtbot.waitSignal(window.service.sig_query_done, timeout=10_000):  # entered before the query is sent
+        window.context.sig_request_semantic_search.emit("stars and planets")
+        window._query_key = "another view"  # the view changed while the query was on its way
     assert shown == []
 
 

@@ -45,7 +45,11 @@ def test_close_stops_the_worker_processes() -> None:
 
 def test_one_gpu_or_none_means_no_pool() -> None:
     assert all_gpus("cpu") == () and all_gpus("mps") == ()
-    assert all_gpus("auto") == ()  # this machine has no GPU
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    # "auto" pools the GPUs only when there are two or more; one GPU or none is a single device
+    assert all_gpus("auto") == (tuple(f"cuda:{i}" for i in range(gpus)) if gpus > 1 else ())
 
 
 def test_devices_belong_to_the_local_engine(tmp_path, capsys) -> None:

@@ -1,7 +1,6 @@
 """Neighbours plugin: reverse neighbours, trustworthiness, preservation, near-duplicates, panel."""
 from __future__ import annotations
 
-import importlib.util
 
 import numpy as np
 import pytest
@@ -132,7 +131,6 @@ def test_compute_with_map() -> None:
     assert single.graph.indices.shape == (1, 0) and single.duplicates.near == ()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("plugins.hubness.analysis") is None, reason="hubness plugin not there yet")
 def test_compute_hubness_reduced() -> None:
     x = np.random.default_rng(6).standard_normal((200, 64)).astype(np.float32)
     params = NeighboursParams(k=5, reduced="csls")

@@ -69,33 +69,49 @@ def test_random_sample_comes_first(store, tmp_path):
     assert max(first) > 800 and min(first) < 200 and np.std(first) > 200
 
 
-def test_cancel_is_honoured_between_batches(store, tmp_path):
+def test_cancel_after_a_committed_batch_keeps_exactly_the_committed_batches(store, tmp_path):
     folder = write_corpus(tmp_path / "corpus", n=100)
     ids = import_paths(store, [folder]).all_ids
-    progress = Progress()
-    progress.cancel()
+    encoder = HashingEncoder(16)
+    progress = Progress(max_rate=0)
+    committed: list[int] = []
+
+    def cancel_after_three(done: int, total: int) -> None:
+        committed.append(done)
+        if len(committed) == 3:
+            progress.cancel()  # as the Cancel button does, from the outside: the pipeline notices it itself
+
     try:
-        embed_pending(store, HashingEncoder(16), ids, progress=progress, batch_size=10)
+        embed_pending(store, encoder, ids, progress=progress, batch_size=10, window_batches=1, on_batch=cancel_after_three)
         raise AssertionError("cancel was ignored")
     except Cancelled:
         pass
+    model_id = store.ensure_model(encoder.name)
+    assert committed == [10, 20, 30]  # parts of one batch each (a window of one batch); no fourth batch ran
+    assert store.count_pending(ids, model_id) == 200 - 30  # the three committed batches are kept, nothing more
+    outcome = embed_pending(store, encoder, ids, batch_size=10)  # a rerun resumes where the cancel stopped
+    assert outcome.embedded == 170 and store.count_pending(ids, model_id) == 0
+    doc_ids, _, vectors = store.load_vectors(ids, model_id)
+    np.testing.assert_allclose(vectors, encoder.encode(store.texts(doc_ids)), atol=1e-6)
 
 
 KILL_SCRIPT = textwrap.dedent(
     """
-    import sys, time
-    from core.encoder import CPU_BATCH_SIZE, GPU_BATCH_SIZE, HashingEncoder, batch_size_for
+    import sys
+    from core.encoder import HashingEncoder
     from core.pipeline import embed_pending, import_paths
     from core.store import Store
 
-    class SlowEncoder(HashingEncoder):
+    class GatedEncoder(HashingEncoder):
+        # encodes a batch only when the test writes a line (at the end of input: at once)
+
         def encode(self, texts, batch_size=32):
-            time.sleep(0.05)
+            sys.stdin.readline()
             return super().encode(texts, batch_size)
 
     store = Store.open(sys.argv[1])
     ids = import_paths(store, [sys.argv[2]]).all_ids
-    embed_pending(store, SlowEncoder(16), ids, batch_size=8, window_batches=1,
+    embed_pending(store, GatedEncoder(16), ids, batch_size=8, window_batches=1,
                   on_batch=lambda done, total: print("batch", done, flush=True))
     print("finished", flush=True)
     """
@@ -174,27 +190,33 @@ def test_hard_kill_during_embedding_loses_nothing(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", n=150)
     workspace = tmp_path / "killed.duckdb"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    killed_batches = 0
     for kill_after in (3, 9):
-        with subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(workspace), str(corpus)],
+        with subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(workspace), str(corpus)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT) as proc:
+            proc.stdin.write("go\n")  # the encoder waits for a line per batch: the kill lands mid-run on any machine
+            proc.stdin.flush()
             batches = 0
             for line in proc.stdout:
                 batches += line.startswith("batch")
                 if batches >= kill_after:
                     proc.send_signal(signal.SIGKILL)
                     break
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
             proc.wait(timeout=60)
         assert proc.returncode == -signal.SIGKILL
+        killed_batches += kill_after
         store = Store.open(workspace)
         try:
             (collection,) = store.collections()
             assert collection.n_docs == 300 and collection.status == "ready"
             model_id = store.ensure_model("hashing-16")
             embedded = 300 - store.count_pending([collection.id], model_id)
-            assert embedded >= 8 * (kill_after - 1)  # every committed batch survived
+            assert embedded == 8 * killed_batches  # every committed batch survived; a rerun resumed after them
         finally:
             store.close()
-    done = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(workspace), str(corpus)],
+    done = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(workspace), str(corpus)], stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert "finished" in done.stdout, done.stderr
     store = Store.open(workspace)

@@ -34,7 +34,7 @@ from core.workspace_file import (
     read_only_copy,
 )
 from tests.fixtures_ingest import parquet_bytes
-from tests.test_main_window import SlowEncoder
+from tests.test_main_window import GatedEncoder
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -128,12 +128,15 @@ def test_three_thousand_tiny_files_are_one_quick_collection(store, tmp_path):
     folder.mkdir()
     for i in range(3000):
         (folder / f"note {i:04d} ü.txt").write_text(f"tiny note number {i}\n", encoding="utf-8")
-    start = time.perf_counter()
+    transactions: list[int] = []
+    add_documents = store.add_documents
+    store.add_documents = lambda cid, texts, *rest: transactions.append(len(texts)) or add_documents(cid, texts, *rest)
     outcome = import_paths(store, [folder])
-    seconds = time.perf_counter() - start
+    del store.add_documents
     assert outcome.documents == 3000 and outcome.report.files_read == 3000 and outcome.report.issues == []
     assert consistent(store) == {"notes": 3000}
-    assert seconds < 15, f"{seconds:.1f} s for 3,000 tiny files"  # 44 s before batching across files
+    # batched across files: a few transactions, not one per file (3,000 of them took 44 s); speed is in bench/
+    assert sum(transactions) == 3000 and len(transactions) <= 10, transactions
     texts = store.texts(np.arange(1, 3001))
     assert texts[0] == "tiny note number 0" and texts[-1] == "tiny note number 2999"
 
@@ -258,13 +261,13 @@ BIG_SCRIPT = textwrap.dedent(
     asked = []
     def cancel_after_some(done, total, message):
         if done >= 20_000 and not asked:
-            asked.append(time.perf_counter())
+            asked.append(done)
             progress.cancel()
     progress = Progress(cancel_after_some, max_rate=0)
     try:
         import_paths(store, [big], progress=progress)
     except Cancelled:
-        out["cancel_latency"] = time.perf_counter() - asked[0]
+        out["cancelled_at"] = asked[0]
     (c,) = store.collections()
     out["cancelled"] = {"docs": c.n_docs, "status": c.status}
     print(json.dumps(out))
@@ -291,9 +294,12 @@ def test_a_300_mb_text_file_ingests_in_bounded_memory_and_cancels(tmp_path):
     assert out["docs"] == i and out["status"] == "ready"
     assert out["growth"] < 400, f"peak RSS grew {out['growth']:.0f} MiB importing 300 MB"
     assert 20_000 <= out["cancelled"]["docs"] < i and out["cancelled"]["status"] == "importing"
-    assert out["cancel_latency"] < 2.0
-    print(f"300 MB: {out['docs']:,} documents in {out['seconds']:.1f} s, peak RSS +{out['growth']:.0f} MiB, "
-          f"cancelled within {out['cancel_latency'] * 1000:.0f} ms")
+    # the cancel is honoured at the next transaction: what was stored when it was asked, plus at most the
+    # transaction under way (a bound in documents, not in seconds: speed belongs in bench/)
+    from core.ingest import IngestOptions
+
+    assert out["cancelled_at"] <= out["cancelled"]["docs"] <= out["cancelled_at"] + IngestOptions().batch_size
+    print(f"300 MB: {out['docs']:,} documents in {out['seconds']:.1f} s, peak RSS +{out['growth']:.0f} MiB")
 
 
 # ---------------------------------------------------------------- damaged, newer, read-only and busy workspaces
@@ -534,12 +540,13 @@ def test_very_long_texts_reach_the_model_cut_but_with_the_same_vector(store, tmp
     line = tmp_path / "one line of 30 MB.txt"
     line.write_text(" ".join([long_text] * 160) + "\nshort\n", encoding="utf-8")
     ids = import_paths(store, [line]).all_ids
-    start = time.perf_counter()
+    seen: list[int] = []  # lengths of the texts the model is handed (a whole 30 MB line took 3 min and 4.5 GB)
+    encode = minilm.encode
+    minilm.encode = lambda texts, *a, **k: seen.extend(map(len, texts)) or encode(texts, *a, **k)
     outcome = embed_pending(store, minilm, ids)
+    del minilm.encode
     assert outcome.embedded == 2 and outcome.truncated == 1
-    seconds = time.perf_counter() - start
-    assert seconds < 30, f"{seconds:.0f} s"  # tokenizing the whole line first took 3 minutes and 4.5 GB
-    print(f"a {len(long_text) * 160 / 1e6:.0f} MB line embedded with MiniLM in {seconds:.1f} s")
+    assert len(seen) == 2 and min(seen) == len("short") and max(seen) <= 100_000  # the long line reaches the model cut
 
 
 # ---------------------------------------------------------------- the encoder service under load
@@ -579,7 +586,8 @@ def test_ten_imports_queued_while_one_encodes_run_in_order(qtbot, store, tmp_pat
     files[0].write_text("\n".join(f"first file line {i}" for i in range(400)), encoding="utf-8")
     for i, path in enumerate(files[1:]):
         path.write_text("\n".join(f"queued file {i} line {j}" for j in range(30)), encoding="utf-8")
-    service = EncoderService(store, lambda name: SlowEncoder(64), batch_size=16)
+    encoder = GatedEncoder(64, free=1)  # the first file's second part waits until every import is queued
+    service = EncoderService(store, lambda name: encoder, batch_size=16)
     events: list[tuple[str, tuple[int, ...]]] = []
     service.sig_import_done.connect(lambda outcome: events.append(("imported", tuple(outcome.collection_ids))))
     service.sig_embed_done.connect(lambda ids, outcome: events.append(("embedded", tuple(ids))))
@@ -589,8 +597,10 @@ def test_ten_imports_queued_while_one_encodes_run_in_order(qtbot, store, tmp_pat
             service.submit(ImportJob((str(files[0]),), "hashing-64"))
         for path in files[1:]:
             service.submit(ImportJob((str(path),), "hashing-64"))
+        encoder.gate.set()
         qtbot.waitUntil(lambda: sum(kind == "embedded" for kind, _ in events) == 11, timeout=60_000)
     finally:
+        encoder.gate.set()
         assert service.stop()
     assert [kind for kind, _ in events] == ["imported", "embedded"] * 11  # one job at a time
     imported = [ids for kind, ids in events if kind == "imported"]
@@ -599,18 +609,20 @@ def test_ten_imports_queued_while_one_encodes_run_in_order(qtbot, store, tmp_pat
     assert all(s.complete for s in store.embedding_sets())
 
 
-def test_closing_the_window_while_encoding_asks_then_stops_fast_and_keeps_every_batch(qtbot, tmp_path, monkeypatch):
+def test_closing_the_window_while_encoding_asks_then_stops_and_keeps_every_batch(qtbot, tmp_path, monkeypatch):
     from core.registry import discover
     from gui.main_window import MainWindow
     from gui.workspace import WorkspaceController
     from tests.test_main_window import close_quietly
 
     asked: list[bool] = []
-    monkeypatch.setattr(WorkspaceController, "confirm_quit_while_busy", lambda self: asked.append(True) or True)
+    encoder = GatedEncoder(64, free=3)  # the fourth part waits at the gate until the user answers
+    monkeypatch.setattr(WorkspaceController, "confirm_quit_while_busy",
+                        lambda self: asked.append(True) or encoder.gate.set() or True)
     path = tmp_path / "closing.duckdb"
     corpus = tmp_path / "long.txt"
     corpus.write_text("\n".join(f"text number {i}" for i in range(3000)), encoding="utf-8")
-    win = MainWindow(discover(), model_name="hashing-64", encoder_factory=lambda name: SlowEncoder(64),
+    win = MainWindow(discover(), model_name="hashing-64", encoder_factory=lambda name: encoder,
                      settings_file=tmp_path / "settings.json")
     win.show()
     try:
@@ -619,17 +631,15 @@ def test_closing_the_window_while_encoding_asks_then_stops_fast_and_keeps_every_
         win.service.sig_batch_committed.connect(lambda ids, done, total: committed.append(done))
         win.import_paths([str(corpus)])
         qtbot.waitUntil(lambda: len(committed) >= 3, timeout=30_000)
-        start = time.perf_counter()
         assert win.close()
-        seconds = time.perf_counter() - start
     finally:
+        encoder.gate.set()
         close_quietly(win)
-    assert asked == [True] and seconds < 5, f"asked {len(asked)} times, closed in {seconds:.1f} s"
-    print(f"closed while encoding in {seconds:.2f} s after asking once")
+    assert asked == [True], f"asked {len(asked)} times"
     store = Store.open(path)
     try:
         assert consistent(store) == {"long": 3000}
         embedded = 3000 - store.count_pending([1], store.ensure_model("hashing-64"))
-        assert committed[-1] <= embedded < 3000
+        assert encoder.calls == 4 and committed[-1] <= embedded < 3000  # no part started after the close
     finally:
         store.close()

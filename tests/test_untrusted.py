@@ -2,7 +2,6 @@
 widget, remote model code stays off unless asked for, exports stay in their folder."""
 from __future__ import annotations
 
-import html
 import sys
 import types
 from pathlib import Path
@@ -215,7 +214,25 @@ def test_any_export_name_lands_inside_the_folder_or_is_refused(name):
     assert "\0" not in str(target)
 
 
-def test_html_escape_is_what_the_views_use():
-    """The views' tooltips go through html.escape: a tag can never survive it."""
-    for text in HOSTILE:
-        assert "<" not in html.escape(text) and shows_literally(f"<p>{html.escape(text)}</p>", text)
+def test_the_tooltip_qt_shows_over_a_hostile_cell_reads_literally(hostile_window, qtbot):
+    """Hover a neighbours cell (a real tooltip event): the tooltip Qt then shows renders the text as it is."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    win = hostile_window
+    neighbours = win.host.slots["neighbours"].panel
+    text = HOSTILE[0]
+    with qtbot.waitSignal(win.context.sig_selection_changed, timeout=5_000):
+        win.context.select([_row_of(win, text)])
+    table = neighbours.neighbours
+    win.docks["neighbours"].raise_()
+    row = next(r for r in range(table.rowCount()) if table.item(r, 2).text() in HOSTILE)
+    shown_text = table.item(row, 2).text()
+    pos = table.visualItemRect(table.item(row, 2)).center()
+    QApplication.sendEvent(table.viewport(), QHelpEvent(QEvent.ToolTip, pos, table.viewport().mapToGlobal(pos)))
+    qtbot.waitUntil(QToolTip.isVisible, timeout=5_000)
+    tip = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QLabel) and w.isVisible()
+               and w.inherits("QTipLabel"))
+    assert shows_literally(tip.text(), shown_text)  # as Qt's label renders it: tags shown, never obeyed
+    QToolTip.hideText()
