@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6 import QtGui
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QDialog, QLabel, QTableWidget
@@ -19,6 +19,7 @@ from core.encoder import SentenceTransformerEncoder, load_encoder
 from core.export import safe_output_path
 from core.registry import discover
 from gui.main_window import MainWindow
+from tests.gui_input import move, pixel_of, wait_drawn
 from tests.test_main_window import close_quietly
 
 HOSTILE = [
@@ -65,9 +66,12 @@ def hostile_window(qtbot, tmp_path):
         close_quietly(win)
 
 
+def _texts(win: MainWindow) -> list[str]:
+    return win.session.texts(np.arange(win.session.view.data.n))
+
+
 def _row_of(win: MainWindow, text: str) -> int:
-    texts = win.session.texts(np.arange(win.session.view.data.n))
-    return texts.index(text)
+    return _texts(win).index(text)
 
 
 def test_hostile_texts_show_literally_in_every_view(hostile_window, qtbot):
@@ -84,10 +88,17 @@ def test_hostile_texts_show_literally_in_every_view(hostile_window, qtbot):
         shown = [neighbours.neighbours.item(r, 2) for r in range(neighbours.neighbours.rowCount())]
         assert shown and all(item.text() in HOSTILE + FILLER for item in shown)
         assert all(shows_literally(item.toolTip(), item.text()) for item in shown)
-        # map hover
-        win.map_panel._on_view_hovered(row, QPoint(20, 20))
+        # map hover: the pointer moves onto the text's point; the document under it is shown as plain text
+        view = win.map_panel.view
+        wait_drawn(qtbot, view, [row])
+        at = pixel_of(view, view.xy[row])
+        move(qtbot, view.viewport(), at)
         label = win.map_panel._hover_label
-        assert label.textFormat() == Qt.PlainText and label.text().splitlines()[0] == text
+        qtbot.waitUntil(label.isVisible, timeout=5_000)
+        drawn = np.array([[p.x(), p.y()] for p in (pixel_of(view, xy) for xy in view.xy)])
+        nearest = int(np.argmin(((drawn - [at.x(), at.y()]) ** 2).sum(axis=1)))  # the point the pointer is on
+        assert label.textFormat() == Qt.PlainText
+        assert label.text().splitlines()[0] == " ".join(_texts(win)[nearest].split())[:len(label.text().splitlines()[0])]
         assert "label: <b>x</b>" in label.text()
     # hubness: the hub and antihub lists name texts in plain item text; tooltips render them literally
     items = [lst.item(i) for lst in (hubness._hub_list, hubness._antihub_list) for i in range(lst.count())]
