@@ -13,7 +13,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QGraphicsView
 from pyqtgraph.graphicsItems.InfiniteLine import InfLineLabel
 
 from core.settings import THEMES
@@ -73,9 +73,10 @@ def apply_theme(app: QApplication, name: str) -> str:
     app.setStyleSheet(DARK_STYLE_SHEET if theme == "dark" else "")
     background, foreground = PLOT_COLORS[theme]
     pg.setConfigOptions(background=background, foreground=foreground)
-    for widget in app.allWidgets():
-        if isinstance(widget, pg.GraphicsView):
-            tint_plot(widget, background, foreground)
+    for top in app.topLevelWidgets():  # walked from live windows: allWidgets() can hand back widgets mid-deletion
+        views = [top] if isinstance(top, pg.GraphicsView) else []
+        for view in views + [v for v in top.findChildren(QGraphicsView) if isinstance(v, pg.GraphicsView)]:
+            tint_plot(view, background, foreground)
     app.setProperty("ee_theme", name)
     if not app.property("ee_theme_follows"):
         app.styleHints().colorSchemeChanged.connect(lambda _scheme: _on_system_scheme_changed(app))
