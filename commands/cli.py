@@ -399,41 +399,35 @@ def _name_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def cmd_robustness(args: argparse.Namespace) -> int:
-    from commands.headless import robustness_report
-
+def _print_report(measure: Callable[[], dict]) -> int:
+    """Print ``measure()`` as JSON; a ValueError (parameters the data cannot take) is the error message."""
     try:
-        report = robustness_report(args.workspace, args.collection, args.model, args.k, args.dims, args.quant, args.sample)
-    except ValueError as exc:  # an unknown quantisation, or k not below the number of documents
+        report = measure()
+    except ValueError as exc:  # e.g. an unknown quantisation, k not below the number of documents
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(report, indent=2))
     return 0
+
+
+def cmd_robustness(args: argparse.Namespace) -> int:
+    from commands.headless import robustness_report
+
+    return _print_report(lambda: robustness_report(args.workspace, args.collection, args.model, args.k, args.dims,
+                                                   args.quant, args.sample))
 
 
 def cmd_languages(args: argparse.Namespace) -> int:
     from commands.headless import languages_report
 
-    try:
-        report = languages_report(args.workspace, args.collection, args.model, args.column, args.pair_column,
-                                  args.correction)
-    except ValueError as exc:  # fewer than two languages, or too few documents
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(report, indent=2))
-    return 0
+    return _print_report(lambda: languages_report(args.workspace, args.collection, args.model, args.column,
+                                                  args.pair_column, args.correction))
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
     from commands.headless import layers_report
 
-    try:
-        report = layers_report(args.workspace, args.collection, args.model, args.sample, args.k)
-    except ValueError as exc:  # a model without layers (hashing, static, imported), or too few documents
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(report, indent=2))
-    return 0
+    return _print_report(lambda: layers_report(args.workspace, args.collection, args.model, args.sample, args.k))
 
 
 def cmd_export_html(args: argparse.Namespace) -> int:
