@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import html as html_lib
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.renderers import tool
 
 PROBE_WRAPPER = """
 <script>
@@ -29,23 +27,13 @@ PROBE_WRAPPER = """
 """
 
 
-def chromium() -> str:
-    """The Chromium binary; skipped where there is none, except in CI (which installs it)."""
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must install Chromium (.ci/run: apt-get install chromium)")
-    pytest.skip("Chromium is not installed")
-
-
 def probe_page(page: Path, body: str, tmp_path: Path, budget_ms: int = 20_000) -> dict:
     """Run the async JS ``body`` (which returns an object) in ``page``; returns that object."""
     html = page.read_text(encoding="utf-8")
     probed = tmp_path / f"probe-{page.name}"
     probed.write_text(html.replace("</body></html>", PROBE_WRAPPER % body + "</body></html>"), encoding="utf-8")
     result = subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND",
+        [tool("chromium", "chromium-browser", "google-chrome"), "--headless", "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND",
          f"--virtual-time-budget={budget_ms}", "--dump-dom", probed.as_uri()],
         capture_output=True, text=True, timeout=120,
     )

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 
-def tool(name: str) -> str:
-    """The path of ``name``; skipped where it is missing, except in CI (which installs it)."""
-    if path := shutil.which(name):
-        return path
+def tool(*names: str) -> str:
+    """The path of the first of ``names`` found; skipped where none is, except in CI (.ci/run installs them)."""
+    for name in names:
+        if path := shutil.which(name):
+            return path
     if os.environ.get("CI"):
-        raise RuntimeError(f"CI must install {name} (.ci/run: poppler-utils, librsvg2-bin)")
-    pytest.skip(f"{name} is not installed")
+        raise RuntimeError(f"CI must install {names[0]} (.ci/run: chromium, poppler-utils, librsvg2-bin)")
+    pytest.skip(f"{names[0]} is not installed")
 
 
 def raster_pdf(pdf: Path, dpi: int) -> Path:
